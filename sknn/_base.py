@@ -1,0 +1,700 @@
+"""The MLP engine shared by MLPClassifier and MLPRegressor.
+
+Estimators validate and set up; this module owns the epoch loop (stopping rules,
+validation, history, callbacks, warnings, interrupts) and calls one jitted
+kernel per epoch.  The math lives in ``sknn._kernels``.
+"""
+
+import copy
+import time
+import warnings
+from abc import ABC, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, shuffle
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    check_optimize_result,
+    check_sample_weight,
+    lbfgs_options,
+)
+from ._kernels.activations import ACTIVATION_CODES, GELU, HIDDEN_ACTIVATIONS
+from ._kernels.epoch import loss_grad, predict_forward, train_epoch
+from ._kernels.losses import LOSS_CODES, loss_value
+from ._kernels.optimizers import SOLVER_CODES
+from ._layout import (
+    WEIGHT_INITS,
+    coef_views,
+    init_theta,
+    intercept_views,
+    make_layout,
+    n_params,
+    pack,
+)
+from ._threads import blas_threads_for
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+# Rows per chunk for full-batch passes (L-BFGS, predict): bounds workspace memory.
+_CHUNK_ROWS = 4096
+
+
+class BaseMLP(BaseEstimator, ABC):
+    """Shared machinery of sknn's multi-layer perceptrons; use the subclasses."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "weight_init": [StrOptions(set(WEIGHT_INITS))],
+        "wide_features": [None, StrOptions({"all"}), "array-like"],
+        "deep_features": [None, "array-like"],
+        "callbacks": [None, list, tuple],
+    }
+
+    @abstractmethod
+    def __init__(self):
+        pass
+
+    # ------------------------------------------------------------------ state
+    @property
+    def coefs_(self):
+        """list of ndarray: weight matrices, views of the flat parameter buffer."""
+        if "_theta" not in self.__dict__:
+            raise AttributeError("coefs_")
+        return coef_views(self._theta, self._layout)
+
+    @coefs_.setter
+    def coefs_(self, coefs):
+        self._theta = pack(coefs, intercept_views(self._theta, self._layout), self._theta.dtype)
+
+    @property
+    def intercepts_(self):
+        """list of ndarray: bias vectors, views of the flat parameter buffer."""
+        if "_theta" not in self.__dict__:
+            raise AttributeError("intercepts_")
+        return intercept_views(self._theta, self._layout)
+
+    @intercepts_.setter
+    def intercepts_(self, intercepts):
+        self._theta = pack(coef_views(self._theta, self._layout), intercepts, self._theta.dtype)
+
+    def _get_weights(self):
+        """A copy of the flat parameter vector (for callbacks and tools)."""
+        return self._theta.copy()
+
+    def _set_weights(self, theta):
+        """Overwrite the parameters in place (views handed out stay valid)."""
+        self._theta[...] = theta
+
+    # ------------------------------------------------------------- hooks
+    @abstractmethod
+    def _validate_targets(self, y, incremental, first_pass):
+        """Return ``(y, Y)``: the targets as given (1-D when single-output) and as
+        the 2-D float matrix the loss compares with the network output."""
+
+    @abstractmethod
+    def _output_activation(self):
+        """Name of the output activation for the targets seen at initialisation."""
+
+    @abstractmethod
+    def _loss_name(self):
+        """Loss code name used by the kernels."""
+
+    @abstractmethod
+    def _score_predictions(self, y, raw, sample_weight):
+        """Validation score (accuracy / R^2) from raw network outputs."""
+
+    def _fit_sample_weight(self, y, sw, incremental):
+        """Per-sample training weights; the classifier folds in class weights."""
+        return sw
+
+    def _huber_delta(self):
+        return 1.0
+
+    # ---------------------------------------------------------- fit entry
+    def _begin_fit(self, y, incremental, classes):
+        """Hook run first inside the fit transaction (partial_fit's ``classes``)."""
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None,
+             classes=None):
+        # A failed or interrupted-by-error fit restores the estimator as it was:
+        # every array the loop writes to is a fresh copy, so a shallow snapshot
+        # of __dict__ is enough.
+        snapshot = dict(self.__dict__)
+        try:
+            self._begin_fit(y, incremental, classes)
+            return self._fit_transaction(X, y, sample_weight, incremental, validation_data)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(
+            not isinstance(s, Integral) or isinstance(s, bool) or s <= 0 for s in sizes
+        ):
+            raise ValueError(
+                f"hidden_layer_sizes must contain positive integers, got {self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    def _column_subsets(self, n_features):
+        """Resolve ``deep_features`` / ``wide_features`` to index arrays (or None)."""
+
+        def resolve(name, value):
+            idx = np.asarray(value)
+            if idx.dtype == bool:
+                if idx.shape != (n_features,):
+                    raise ValueError(
+                        f"{name} as a boolean mask must have length n_features={n_features}, "
+                        f"got shape {idx.shape}."
+                    )
+                idx = np.flatnonzero(idx)
+            if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+                raise ValueError(
+                    f"{name} must be a non-empty 1-D array of column indices, got {value!r}."
+                )
+            if idx.min() < -n_features or idx.max() >= n_features:
+                raise ValueError(
+                    f"{name} has column indices outside [0, {n_features}): {value!r}."
+                )
+            idx = np.unique(idx % n_features)
+            return idx.astype(np.int64)
+
+        deep = None if self.deep_features is None else resolve("deep_features", self.deep_features)
+        if self.wide_features is None:
+            wide = None
+        elif isinstance(self.wide_features, str):
+            wide = np.arange(n_features, dtype=np.int64)
+        else:
+            wide = resolve("wide_features", self.wide_features)
+        return deep, wide
+
+    def _fit_transaction(self, X, y, sample_weight, incremental, validation_data):
+        hidden = self._hidden_sizes()
+        first_pass = "_theta" not in self.__dict__ or (not self.warm_start and not incremental)
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            y_numeric=not is_classifier(self),
+            reset=first_pass,
+        )
+        dtype = X.dtype if first_pass else self._theta.dtype
+        X = _as_model_input(X, dtype)
+        y, Y = self._validate_targets(y, incremental, first_pass)
+        Y = np.ascontiguousarray(Y, dtype=dtype)
+        self._check_targets_for_output(Y)
+        sw = check_sample_weight(sample_weight, X, dtype, "sample_weight")
+        sw = self._fit_sample_weight(y, sw, incremental)
+        if not np.any(sw > 0):
+            raise ValueError(
+                "sample_weight times class_weight must have at least one non-zero weight."
+            )
+        val = None
+        if validation_data is not None:
+            val = self._validate_validation_data(validation_data, dtype, first_pass)
+
+        n_samples, n_features = X.shape
+        if first_pass:
+            deep, wide = self._column_subsets(n_features)
+            self._deep_idx, self._wide_idx = deep, wide
+            n_deep = n_features if deep is None else deep.size
+            n_wide = 0 if wide is None else wide.size
+            layer_units = [n_deep] + hidden + [Y.shape[1]]
+            rng = check_random_state(self.random_state)
+            self._layout = make_layout(layer_units, n_wide)
+            self.n_outputs_ = Y.shape[1]
+            self.n_layers_ = len(layer_units)
+            self.out_activation_ = self._output_activation()
+            self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype)
+            self.n_iter_ = 0
+            self.t_ = 0
+            self.history_ = {"loss": [], "learning_rate": [], "epoch_time": []}
+            for name in ("loss_curve_", "best_loss_", "validation_scores_",
+                         "best_validation_score_", "_optimizer", "callbacks_"):
+                self.__dict__.pop(name, None)
+        else:
+            if Y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y has {Y.shape[1]} outputs but the fitted model has {self.n_outputs_}."
+                )
+            rng = check_random_state(self.random_state)
+            # Train on a copy: the old buffer may be read-only (memory-mapped
+            # pickle) and must survive a failed fit untouched.
+            self._theta = self._theta.copy()
+            self.history_ = {k: list(v) for k, v in self.history_.items()}
+
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(X, Y, y, sw, val, rng, incremental, first_pass)
+        else:
+            self._fit_lbfgs(X, Y, sw, val)
+        if not np.isfinite(self._theta).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain "
+                "large values and need to be preprocessed (scale X), or lower "
+                "learning_rate_init."
+            )
+        return self
+
+    def _check_targets_for_output(self, Y):
+        """Hook for the regressor's output-range checks (before any training)."""
+
+    def _validate_validation_data(self, validation_data, dtype, first_pass):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                f"sample_weight_val), got {type(validation_data).__name__}."
+            )
+        X_val, y_val = validation_data[0], validation_data[1]
+        sw_val = validation_data[2] if len(validation_data) == 3 else None
+        X_val, y_val = validate_data(
+            self,
+            X_val,
+            y_val,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            y_numeric=not is_classifier(self),
+            reset=False,
+        )
+        y_val = _column_or_1d_quiet(y_val)
+        Y_val = np.ascontiguousarray(self._encode_validation_targets(y_val), dtype=dtype)
+        self._check_targets_for_output(Y_val)
+        sw_val = check_sample_weight(sw_val, X_val, dtype, "validation_data sample_weight")
+        return _Validation(_as_model_input(X_val, dtype), y_val, Y_val, sw_val)
+
+    def _encode_validation_targets(self, y):
+        return y.reshape(len(y), -1)
+
+    # ------------------------------------------------------- input blocks
+    def _input_blocks(self, X):
+        """Kernel input blocks (deep, wide) for X already in the model's dtype."""
+        dtype = self._theta.dtype
+        deep_X = X if self._deep_idx is None else X[:, self._deep_idx]
+        wide_X = None if self._wide_idx is None else X[:, self._wide_idx]
+        return _block(deep_X, dtype), _block(wide_X, dtype)
+
+    def _raw_output(self, X):
+        """Network output for validated X (model dtype), as an (n, n_outputs) array."""
+        deep, wide = self._input_blocks(X)
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
+        predict_forward(
+            self._theta,
+            self._layout,
+            self._n_wide(),
+            ACTIVATION_CODES[self.activation],
+            ACTIVATION_CODES[self.out_activation_],
+            deep,
+            wide,
+            out,
+            max(1, min(X.shape[0], _CHUNK_ROWS)),
+        )
+        return out
+
+    def _forward(self, X):
+        """Validate X for prediction and return the raw network output."""
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+        )
+        return self._raw_output(_as_model_input(X, self._theta.dtype))
+
+    def _n_wide(self):
+        return 0 if self._wide_idx is None else int(self._wide_idx.size)
+
+    # --------------------------------------------------------- objectives
+    def _objective(self, raw, Y, sw):
+        """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks."""
+        sw_sum = float(sw.sum())
+        value = loss_value(Y, raw, sw, LOSS_CODES[self._loss_name()], self._huber_delta())
+        W = self._theta[: self._layout[0, 3]]
+        return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
+
+    def _validation_metrics(self, val):
+        raw = self._raw_output(val.X)
+        if not np.isfinite(raw).all():
+            return np.inf, np.nan
+        return self._objective(raw, val.Y, val.sw), self._score_predictions(val.y, raw, val.sw)
+
+    # ---------------------------------------------------------- stochastic
+    def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental, first_pass):
+        if not incremental or "_optimizer" not in self.__dict__:
+            # A new optimizer on every fit (scikit-learn's rule), kept by partial_fit.
+            size = self._theta.size
+            self._optimizer = {
+                "m": np.zeros(size, dtype=self._theta.dtype),
+                "v": np.zeros(size if self.solver == "adam" else 0, dtype=self._theta.dtype),
+                "t": 0,
+                "learning_rate": float(self.learning_rate_init),
+            }
+        else:
+            self._optimizer = {
+                k: (v.copy() if isinstance(v, np.ndarray) else v)
+                for k, v in self._optimizer.items()
+            }
+        opt = self._optimizer
+
+        early_stopping = self.early_stopping
+        X_train, Y_train, sw_train = X, Y, sw
+        if early_stopping and val is None:
+            stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
+            X_train, X_val, Y_train, Y_val, sw_train, sw_val, _, y_val = train_test_split(
+                X, Y, sw, y,
+                random_state=rng,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            val = _Validation(X_val, y_val, Y_val, sw_val)
+        if "loss_curve_" not in self.__dict__:
+            self.loss_curve_ = []
+            self.best_loss_ = None if early_stopping else np.inf
+            self.validation_scores_ = [] if early_stopping else None
+            self.best_validation_score_ = -np.inf if early_stopping else None
+            self._no_improvement_count = 0
+        else:
+            self.loss_curve_ = list(self.loss_curve_)
+            if self.validation_scores_ is not None:
+                self.validation_scores_ = list(self.validation_scores_)
+        if val is not None:
+            self.history_.setdefault("val_loss", [])
+            self.history_.setdefault("val_score", [])
+        best_theta = self._theta.copy() if early_stopping else None
+
+        n_samples = X_train.shape[0]
+        sample_idx = np.arange(n_samples, dtype=np.int64)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is "
+                    "going to be clipped"
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        deep, wide = self._input_blocks(X_train)
+        ws = _Workspace(self._layout, batch_size, deep, wide, self.activation, self._theta.dtype)
+        hidden_code = ACTIVATION_CODES[self.activation]
+        out_code = ACTIVATION_CODES[self.out_activation_]
+        loss_code = LOSS_CODES[self._loss_name()]
+        solver_code = SOLVER_CODES[self.solver]
+        n_wide = self._n_wide()
+        callbacks = self._callbacks_begin(incremental)
+        self.n_iter_ = 0
+        with blas_threads_for(self._layout, batch_size):
+            try:
+                for _ in range(self.max_iter):
+                    if self.shuffle:
+                        sample_idx = shuffle(sample_idx, random_state=rng)
+                    lr = opt["learning_rate"]
+                    start = time.perf_counter()
+                    accumulated, opt["t"] = train_epoch(
+                        self._theta, ws.grad, opt["m"], opt["v"], self._layout, n_wide,
+                        hidden_code, out_code, loss_code, self._huber_delta(), deep, wide,
+                        Y_train, sw_train, sample_idx, batch_size, float(self.alpha),
+                        solver_code, lr, float(self.momentum), bool(self.nesterovs_momentum),
+                        float(self.beta_1), float(self.beta_2), float(self.epsilon), opt["t"],
+                        ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
+                        ws.wide_tmp,
+                    )
+                    self.n_iter_ += 1
+                    self.loss_ = accumulated / n_samples
+                    self.t_ += n_samples
+                    self.loss_curve_.append(self.loss_)
+                    if not np.isfinite(self.loss_):
+                        raise ValueError(
+                            f"The training loss became {self.loss_} at epoch {self.n_iter_}: "
+                            "training diverged. Lower learning_rate_init or scale X "
+                            "(e.g. StandardScaler)."
+                        )
+                    logs = {"loss": self.loss_, "learning_rate": lr}
+                    if val is not None:
+                        logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+                    logs["epoch_time"] = time.perf_counter() - start
+                    self._record_epoch(logs)
+                    stop_requested = self._callbacks_epoch_end(callbacks, logs)
+
+                    if self._update_no_improvement_count(early_stopping, logs):
+                        best_theta = self._theta.copy()
+                    if self.solver == "sgd" and self.learning_rate == "invscaling":
+                        opt["learning_rate"] = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        if self._trigger_stopping(early_stopping, opt):
+                            break
+                        self._no_improvement_count = 0
+                    if stop_requested or incremental:
+                        break
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(
+                            f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                            "reached and the optimization hasn't converged yet.",
+                            ConvergenceWarning,
+                        )
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user.")
+        if early_stopping:
+            self._theta = best_theta
+        self._callbacks_end(callbacks)
+
+    def _record_epoch(self, logs, verbose=True):
+        for key, value in logs.items():
+            self.history_.setdefault(key, []).append(value)
+        if self.verbose and verbose:
+            if self.verbose == 2:
+                parts = [f"loss: {logs['loss']:.6f}"]
+                if "val_loss" in logs:
+                    parts += [f"val_loss: {logs['val_loss']:.6f}", f"val_score: {logs['val_score']:.6f}"]
+                print(
+                    f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
+                    f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
+                )
+            else:
+                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+    def _update_no_improvement_count(self, early_stopping, logs):
+        """scikit-learn's stopping rule; returns True on a new best validation score."""
+        if early_stopping:
+            score = logs["val_score"]
+            self.validation_scores_.append(score)
+            if self.verbose and self.verbose != 2:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                return True
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+        return False
+
+    def _trigger_stopping(self, early_stopping, opt):
+        what = "Validation score" if early_stopping else "Training loss"
+        msg = (
+            f"{what} did not improve more than tol={self.tol:f} for "
+            f"{self.n_iter_no_change} consecutive epochs."
+        )
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if opt["learning_rate"] <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        opt["learning_rate"] /= 5.0
+        if self.verbose:
+            print(msg + " Setting learning rate to %f" % opt["learning_rate"])
+        return False
+
+    # --------------------------------------------------------------- lbfgs
+    def _fit_lbfgs(self, X, Y, sw, val):
+        deep, wide = self._input_blocks(X)
+        chunk = max(1, min(X.shape[0], _CHUNK_ROWS))
+        ws = _Workspace(self._layout, chunk, deep, wide, self.activation, self._theta.dtype)
+        gchunk = np.empty_like(ws.grad) if X.shape[0] > chunk else ws.grad
+        sw_sum = float(sw.sum())
+        args = (
+            self._layout, self._n_wide(), ACTIVATION_CODES[self.activation],
+            ACTIVATION_CODES[self.out_activation_], LOSS_CODES[self._loss_name()],
+            self._huber_delta(), deep, wide, Y, sw, sw_sum, float(self.alpha), chunk,
+            ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
+            gchunk,
+        )
+        theta = self._theta
+
+        def fun(x):
+            theta[...] = x
+            value = loss_grad(theta, ws.grad, *args)
+            return value, ws.grad.astype(np.float64)
+
+        callbacks = self._callbacks_begin(False)
+        if val is not None:
+            self.history_.setdefault("val_loss", [])
+            self.history_.setdefault("val_score", [])
+        state = {"start": time.perf_counter()}
+
+        def on_iteration(intermediate_result):
+            theta[...] = intermediate_result.x
+            logs = {"loss": float(intermediate_result.fun), "learning_rate": None}
+            if val is not None:
+                logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+            now = time.perf_counter()
+            logs["epoch_time"], state["start"] = now - state["start"], now
+            self._record_epoch(logs, verbose=False)  # scipy prints its own lines
+            if self._callbacks_epoch_end(callbacks, logs):
+                state["stopped"] = True
+                raise StopIteration
+
+        iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
+        with blas_threads_for(self._layout, chunk):
+            try:
+                result = scipy.optimize.minimize(
+                    fun,
+                    theta.astype(np.float64),
+                    method="L-BFGS-B",
+                    jac=True,
+                    callback=on_iteration,
+                    options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
+                             **lbfgs_options("iprint", iprint)},
+                )
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user.")
+                result = None
+        if result is not None and state.get("stopped"):
+            self.n_iter_ = int(result.nit)
+            self.loss_ = float(result.fun)
+            theta[...] = result.x
+        elif result is not None:
+            self.n_iter_ = check_optimize_result("lbfgs", result, self.max_iter)
+            self.loss_ = float(result.fun)
+            theta[...] = result.x
+        else:
+            self.n_iter_ = len(self.history_["loss"])
+            self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
+        self._callbacks_end(callbacks)
+
+    # ----------------------------------------------------------- callbacks
+    def _callbacks_begin(self, incremental):
+        """Deep copies of ``callbacks`` (the parameter itself never changes)."""
+        if incremental and "callbacks_" in self.__dict__:
+            callbacks = self.callbacks_
+        else:
+            callbacks = copy.deepcopy(list(self.callbacks or []))
+            self.callbacks_ = callbacks
+        for cb in callbacks:
+            if hasattr(cb, "on_train_begin"):
+                cb.on_train_begin(self, {})
+        return callbacks
+
+    def _callbacks_epoch_end(self, callbacks, logs):
+        epoch = len(self.history_["loss"]) - 1
+        stop = False
+        for cb in callbacks:
+            if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(self, epoch, dict(logs)):
+                stop = True
+        return stop
+
+    def _callbacks_end(self, callbacks):
+        logs = {k: v[-1] for k, v in self.history_.items() if v}
+        for cb in callbacks:
+            if hasattr(cb, "on_train_end"):
+                cb.on_train_end(self, logs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class _Validation:
+    """A validation set in model form: X (model dtype), labels y, encoded Y, weights."""
+
+    def __init__(self, X, y, Y, sw):
+        self.X, self.y, self.Y, self.sw = X, y, Y, sw
+
+
+class _Workspace:
+    """Buffers for one fit, sized for ``rows`` rows per batch; reused every batch."""
+
+    def __init__(self, layout, rows, deep, wide, activation, dtype):
+        units = int(layout[:, 1].sum())
+        n_out = int(layout[-1, 1])
+        self.grad = np.empty(n_params(layout), dtype=dtype)
+        self.acts = np.empty(rows * units, dtype=dtype)
+        self.deltas = np.empty(rows * units, dtype=dtype)
+        gelu = ACTIVATION_CODES[activation] == GELU
+        self.zpre = np.empty(rows * units if gelu else 0, dtype=dtype)
+        self.xbuf = np.empty(rows * _dense_width(deep), dtype=dtype)
+        self.wbuf = np.empty(rows * _dense_width(wide), dtype=dtype)
+        self.ybuf = np.empty(rows * n_out, dtype=dtype)
+        self.swbuf = np.empty(rows, dtype=dtype)
+        self.wide_tmp = np.empty(rows * n_out, dtype=dtype)
+
+
+def _dense_width(block):
+    return 0 if block[3].shape[0] > 0 else block[0].shape[1]
+
+
+def _as_model_input(X, dtype):
+    """X as the kernels take it: C-contiguous dense or canonical CSR, in ``dtype``."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=dtype)
+        X.sum_duplicates()
+        return X
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def _block(X, dtype):
+    """A kernel input block ``(dense, data, indices, indptr)`` for X or None."""
+    if X is None:
+        return (np.empty((0, 0), dtype=dtype), np.empty(0, dtype=dtype),
+                np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        index_dtype = np.int32 if X.nnz < np.iinfo(np.int32).max else np.int64
+        return (np.empty((0, 0), dtype=dtype), np.ascontiguousarray(X.data, dtype=dtype),
+                X.indices.astype(index_dtype, copy=False), X.indptr.astype(index_dtype, copy=False))
+    return (np.ascontiguousarray(X, dtype=dtype), np.empty(0, dtype=dtype),
+            np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+
+
+def _column_or_1d_quiet(y):
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        return y.ravel()
+    return y

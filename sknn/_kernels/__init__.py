@@ -1,0 +1,11 @@
+"""Numba kernels: plain arrays and int codes in, no estimator objects.
+
+One module per concept: ``activations``, ``losses``, ``layout`` (the flat parameter
+buffer), ``network`` (forward/backward), ``sparse`` (CSR products), ``optimizers``,
+``epoch`` (one jitted call per training epoch) and ``perceptron``.
+
+Numba's disk cache is keyed on the file defining each function, so an edit to a
+helper here does not invalidate cached callers in a sibling module.  Installed
+packages are replaced whole (all files change), and the test suite and benchmarks
+point ``NUMBA_CACHE_DIR`` at a directory keyed by a hash of this package's sources.
+"""

@@ -1,0 +1,203 @@
+"""Activation functions and their derivatives, selected by an int code.
+
+Forward functions work in place on a 2-D array.  Derivatives are computed from
+the activation *output* (``A = f(Z)``) wherever that is possible, so training
+does not need to keep pre-activations; only GELU needs ``Z`` (it is not
+monotonic), and for it the forward pass stores the pre-activation.
+"""
+
+import math
+
+import numpy as np
+
+from .._numba import jit
+
+IDENTITY = 0
+LOGISTIC = 1
+TANH = 2
+RELU = 3
+LEAKY_RELU = 4
+SOFTPLUS = 5
+ELU = 6
+SELU = 7
+GELU = 8
+EXP = 9  # output only (poisson)
+SOFTMAX = 10  # output only (multiclass)
+
+#: name -> code; "sigmoid" is Keras' name for sklearn's "logistic".
+ACTIVATION_CODES = {
+    "identity": IDENTITY,
+    "logistic": LOGISTIC,
+    "sigmoid": LOGISTIC,
+    "tanh": TANH,
+    "relu": RELU,
+    "leaky_relu": LEAKY_RELU,
+    "softplus": SOFTPLUS,
+    "elu": ELU,
+    "selu": SELU,
+    "gelu": GELU,
+    "exp": EXP,
+    "softmax": SOFTMAX,
+}
+HIDDEN_ACTIVATIONS = (
+    "identity", "logistic", "sigmoid", "tanh", "relu",
+    "leaky_relu", "softplus", "elu", "selu", "gelu",
+)
+
+LEAKY_SLOPE = 0.01  # PyTorch's default negative slope
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+_INV_SQRT2 = 0.7071067811865476
+_INV_SQRT2PI = 0.3989422804014327
+
+
+def needs_preactivation(code):
+    """Whether the derivative of ``code`` needs Z rather than f(Z)."""
+    return code == GELU
+
+
+@jit(nogil=True)
+def logistic(x):
+    """Numerically stable logistic sigmoid of a scalar."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@jit(nogil=True)
+def activate(Z, code, Zpre):
+    """Apply activation ``code`` to ``Z`` in place (rows x units).
+
+    For GELU the pre-activation is first copied into ``Zpre`` (same shape) for
+    the backward pass; ``Zpre`` is ignored for every other code.  The code is
+    tested outside the element loops so that each loop stays vectorisable.
+    """
+    n, m = Z.shape
+    zero = Z.dtype.type(0)
+    one = Z.dtype.type(1)
+    half = Z.dtype.type(0.5)
+    if code == IDENTITY:
+        return
+    if code == RELU:
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] = max(Z[i, j], zero)
+    elif code == LOGISTIC:
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] = logistic(Z[i, j])
+    elif code == TANH:
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] = math.tanh(Z[i, j])
+    elif code == LEAKY_RELU:
+        slope = Z.dtype.type(LEAKY_SLOPE)
+        for i in range(n):
+            for j in range(m):
+                x = Z[i, j]
+                Z[i, j] = x if x > zero else slope * x
+    elif code == SOFTPLUS:
+        for i in range(n):
+            for j in range(m):
+                # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|)
+                x = Z[i, j]
+                Z[i, j] = max(x, zero) + math.log1p(math.exp(-abs(x)))
+    elif code == ELU:
+        for i in range(n):
+            for j in range(m):
+                x = Z[i, j]
+                Z[i, j] = x if x > zero else math.expm1(x)
+    elif code == SELU:
+        scale = Z.dtype.type(SELU_SCALE)
+        scale_alpha = Z.dtype.type(SELU_SCALE * SELU_ALPHA)
+        for i in range(n):
+            for j in range(m):
+                x = Z[i, j]
+                Z[i, j] = scale * x if x > zero else scale_alpha * math.expm1(x)
+    elif code == GELU:
+        for i in range(n):
+            for j in range(m):
+                x = Z[i, j]
+                Zpre[i, j] = x
+                Z[i, j] = half * x * (one + math.erf(x * _INV_SQRT2))
+    elif code == EXP:
+        for i in range(n):
+            for j in range(m):
+                Z[i, j] = math.exp(Z[i, j])
+    elif code == SOFTMAX:
+        for i in range(n):
+            mx = Z[i, 0]
+            for j in range(1, m):
+                mx = max(mx, Z[i, j])
+            s = zero
+            for j in range(m):
+                e = math.exp(Z[i, j] - mx)
+                Z[i, j] = e
+                s += e
+            for j in range(m):
+                Z[i, j] /= s
+
+
+@jit(nogil=True)
+def activation_grad(A, Zpre, delta, code):
+    """Multiply ``delta`` in place by f'(Z), computed from ``A = f(Z)``.
+
+    GELU reads the pre-activation ``Zpre`` instead.  Softmax only appears with
+    log-loss, whose fused gradient never calls this.
+    """
+    n, m = delta.shape
+    zero = delta.dtype.type(0)
+    one = delta.dtype.type(1)
+    half = delta.dtype.type(0.5)
+    if code == IDENTITY:
+        return
+    if code == RELU:
+        for i in range(n):
+            for j in range(m):
+                if A[i, j] <= zero:
+                    delta[i, j] = zero
+    elif code == LOGISTIC:
+        for i in range(n):
+            for j in range(m):
+                a = A[i, j]
+                delta[i, j] *= a * (one - a)
+    elif code == TANH:
+        for i in range(n):
+            for j in range(m):
+                a = A[i, j]
+                delta[i, j] *= one - a * a
+    elif code == LEAKY_RELU:
+        slope = delta.dtype.type(LEAKY_SLOPE)
+        for i in range(n):
+            for j in range(m):
+                if A[i, j] <= zero:
+                    delta[i, j] *= slope
+    elif code == SOFTPLUS:
+        for i in range(n):
+            for j in range(m):
+                # f'(z) = sigmoid(z) = 1 - exp(-f(z))
+                delta[i, j] *= -math.expm1(-A[i, j])
+    elif code == ELU:
+        for i in range(n):
+            for j in range(m):
+                a = A[i, j]
+                if a <= zero:
+                    delta[i, j] *= a + one
+    elif code == SELU:
+        scale = delta.dtype.type(SELU_SCALE)
+        scale_alpha = delta.dtype.type(SELU_SCALE * SELU_ALPHA)
+        for i in range(n):
+            for j in range(m):
+                a = A[i, j]
+                delta[i, j] *= a + scale_alpha if a <= zero else scale
+    elif code == GELU:
+        for i in range(n):
+            for j in range(m):
+                z = Zpre[i, j]
+                cdf = half * (one + math.erf(z * _INV_SQRT2))
+                delta[i, j] *= cdf + z * _INV_SQRT2PI * math.exp(-half * z * z)
+    elif code == EXP:
+        for i in range(n):
+            for j in range(m):
+                delta[i, j] *= A[i, j]
