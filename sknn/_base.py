@@ -41,6 +41,7 @@ from ._layout import (
     n_params,
     pack,
 )
+from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -48,7 +49,7 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _CHUNK_ROWS = 4096
 
 
-class BaseMLP(BaseEstimator, ABC):
+class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
     """Shared machinery of sknn's multi-layer perceptrons; use the subclasses."""
 
     _parameter_constraints: dict = {
@@ -153,6 +154,9 @@ class BaseMLP(BaseEstimator, ABC):
         # A failed or interrupted-by-error fit restores the estimator as it was:
         # every array the loop writes to is a fresh copy, so a shallow snapshot
         # of __dict__ is enough.
+        # scikit-learn's callback context (sklearn >= 1.9) opens before the
+        # snapshot so a failed fit still hands it to sklearn's teardown.
+        start_fit(self, X, y, sample_weight, incremental)
         snapshot = dict(self.__dict__)
         try:
             self._begin_fit(y, incremental, classes)
@@ -161,6 +165,8 @@ class BaseMLP(BaseEstimator, ABC):
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
+        finally:
+            self.__dict__.pop("_sklearn_bridge", None)  # holds the training data
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -616,6 +622,8 @@ class BaseMLP(BaseEstimator, ABC):
         else:
             callbacks = copy.deepcopy(list(self.callbacks or []))
             self.callbacks_ = callbacks
+        if "_sklearn_bridge" in self.__dict__:  # scikit-learn's callbacks, same hooks
+            callbacks = callbacks + [self._sklearn_bridge]
         for cb in callbacks:
             if hasattr(cb, "on_train_begin"):
                 cb.on_train_begin(self, {})
@@ -634,6 +642,21 @@ class BaseMLP(BaseEstimator, ABC):
         for cb in callbacks:
             if hasattr(cb, "on_train_end"):
                 cb.on_train_end(self, logs)
+
+    def summary(self):
+        """A Keras-like table of the network: one row per layer.
+
+        Returns
+        -------
+        summary : str
+            Layer name and type, output shape, parameter count, activation and
+            input layer, the wide & deep input and concatenation included; the
+            total equals the sizes of ``coefs_`` and ``intercepts_``.
+        """
+        from ._summary import format_summary
+
+        check_is_fitted(self)
+        return format_summary(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

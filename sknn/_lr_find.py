@@ -1,0 +1,219 @@
+"""The learning-rate range test (Smith 2017; fast.ai's ``lr_find``)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone, is_classifier
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.multiclass import type_of_target, unique_labels
+
+from ._display import _require_matplotlib
+
+__all__ = ["LRFinderResult", "lr_find"]
+
+
+class LRFinderResult:
+    """Outcome of :func:`lr_find`.
+
+    Attributes
+    ----------
+    lrs : ndarray
+        Learning rate of every mini-batch step run.
+    losses : ndarray
+        Training loss of each step's mini-batch (at the weights before the step).
+    smoothed_losses : ndarray
+        Exponentially smoothed (bias-corrected) ``losses``.
+    suggestion : float
+        Learning rate where the smoothed loss falls fastest (steepest descent
+        against log(lr)), at or below the rate of the lowest smoothed loss.
+    diverged : bool
+        Whether the test stopped because the loss exploded.
+    """
+
+    def __init__(self, lrs, losses, smoothed_losses, suggestion, diverged):
+        self.lrs = lrs
+        self.losses = losses
+        self.smoothed_losses = smoothed_losses
+        self.suggestion = suggestion
+        self.diverged = diverged
+
+    def __repr__(self):
+        return (
+            f"LRFinderResult(suggestion={self.suggestion:.3g}, n_steps={len(self.lrs)}, "
+            f"diverged={self.diverged})"
+        )
+
+    def plot(self, ax=None):
+        """Plot the (smoothed) loss against the learning rate, log-scaled.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+
+        Returns
+        -------
+        result : LRFinderResult
+            Self, with ``ax_``, ``figure_`` and ``lines_`` ("loss",
+            "smoothed_loss", "suggestion") set.
+        """
+        plt = _require_matplotlib("LRFinderResult.plot")
+        if ax is None:
+            _, ax = plt.subplots()
+        self.ax_, self.figure_ = ax, ax.figure
+        self.lines_ = {}
+        (self.lines_["loss"],) = ax.plot(self.lrs, self.losses, alpha=0.3, label="loss")
+        (self.lines_["smoothed_loss"],) = ax.plot(
+            self.lrs, self.smoothed_losses, label="smoothed loss"
+        )
+        self.lines_["suggestion"] = ax.axvline(
+            self.suggestion, color="C3", linestyle="--", label=f"suggestion {self.suggestion:.2g}"
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("loss")
+        finite = self.smoothed_losses[np.isfinite(self.smoothed_losses)]
+        if finite.size:  # keep the explosion from flattening the interesting part
+            lo, hi = finite.min(), finite[0]
+            pad = 0.1 * (hi - lo if hi > lo else abs(hi) + 1.0)
+            ax.set_ylim(lo - pad, max(hi, lo) + 4 * pad)
+        ax.legend(loc="best")
+        return self
+
+
+def _suggest(lrs, smoothed):
+    """Steepest fall of ``smoothed`` against log(lr), up to its minimum."""
+    i_min = int(np.nanargmin(smoothed))
+    if i_min < 2:
+        return float(lrs[i_min])
+    slope = np.gradient(smoothed[: i_min + 1], np.log(lrs[: i_min + 1]))
+    return float(lrs[int(np.nanargmin(slope))])
+
+
+def lr_find(
+    estimator,
+    X,
+    y,
+    min_lr=1e-6,
+    max_lr=10.0,
+    n_steps=200,
+    *,
+    smoothing=0.9,
+    divergence_threshold=4.0,
+    random_state=None,
+):
+    """Learning-rate range test: train with an exponentially growing rate.
+
+    A clone of ``estimator`` takes ``n_steps`` mini-batch steps (its solver,
+    batch size and loss), the learning rate growing geometrically from
+    ``min_lr`` to ``max_lr``; the loss of every mini-batch is recorded. The
+    test stops early once the smoothed loss exceeds ``divergence_threshold``
+    times its minimum (or becomes non-finite). A good ``learning_rate_init``
+    is where the loss falls fastest, below the rate of the lowest loss.
+
+    Parameters
+    ----------
+    estimator : MLPClassifier or MLPRegressor
+        Estimator with ``solver='sgd'`` or ``'adam'``; it is cloned and left
+        untouched.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Targets.
+    min_lr : float, default=1e-6
+        First learning rate (> 0).
+    max_lr : float, default=10.0
+        Last learning rate (> min_lr).
+    n_steps : int, default=200
+        Number of mini-batch steps (>= 2); the data is reshuffled and reused
+        when it has fewer batches.
+    smoothing : float, default=0.9
+        Factor of the exponential moving average of the loss, in [0, 1).
+    divergence_threshold : float, default=4.0
+        Stop once the smoothed loss exceeds this multiple of the best one.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the mini-batch order; None uses the estimator's random_state.
+
+    Returns
+    -------
+    result : LRFinderResult
+        ``lrs``, ``losses``, ``smoothed_losses``, ``suggestion`` and ``plot()``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sknn import MLPRegressor, lr_find
+    >>> X, y = make_regression(n_samples=300, n_features=5, random_state=0)
+    >>> res = lr_find(MLPRegressor(hidden_layer_sizes=(16,), random_state=0), X, y / 100,
+    ...               n_steps=50)
+    >>> 1e-6 <= res.suggestion <= 10.0
+    True
+    """
+    for name, value in (("min_lr", min_lr), ("max_lr", max_lr)):
+        if not isinstance(value, Real) or isinstance(value, bool) or not value > 0:
+            raise ValueError(f"{name} must be a positive float, got {value!r}.")
+    if not max_lr > min_lr:
+        raise ValueError(f"max_lr must be greater than min_lr, got {max_lr!r} <= {min_lr!r}.")
+    if not isinstance(n_steps, Integral) or isinstance(n_steps, bool) or n_steps < 2:
+        raise ValueError(f"n_steps must be an int >= 2, got {n_steps!r}.")
+    if not (isinstance(smoothing, Real) and 0 <= smoothing < 1):
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}.")
+    if not (isinstance(divergence_threshold, Real) and divergence_threshold > 1):
+        raise ValueError(f"divergence_threshold must be > 1, got {divergence_threshold!r}.")
+    if getattr(estimator, "solver", None) not in ("sgd", "adam"):
+        raise ValueError(
+            "lr_find needs an sknn MLP with solver='sgd' or 'adam' (a learning rate to "
+            f"tune); got solver={getattr(estimator, 'solver', None)!r}."
+        )
+
+    lrs = np.geomspace(min_lr, max_lr, int(n_steps))
+    est = clone(estimator)
+    if hasattr(est, "set_callbacks"):
+        est.set_callbacks()  # no progress bars for a probe run
+    est.set_params(
+        learning_rate="constant", learning_rate_init=float(lrs[0]), max_iter=1,
+        warm_start=False, early_stopping=False, callbacks=None, verbose=False, shuffle=False,
+    )
+    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+    batch_size = min(200, n_samples) if est.batch_size == "auto" else min(est.batch_size, n_samples)
+    rng = check_random_state(estimator.random_state if random_state is None else random_state)
+    fit_kw = {}
+    if is_classifier(est) and not type_of_target(y).startswith("multilabel"):
+        fit_kw["classes"] = unique_labels(y)
+
+    losses, smoothed = [], []
+    avg, best, diverged = 0.0, np.inf, False
+    order, pos = rng.permutation(n_samples), 0
+    for i, lr in enumerate(lrs):
+        if pos + batch_size > n_samples:
+            order, pos = rng.permutation(n_samples), 0
+        idx = order[pos: pos + batch_size]
+        pos += batch_size
+        if i > 0:
+            est._optimizer["learning_rate"] = float(lr)
+        try:
+            est.partial_fit(_safe_indexing(X, idx), _safe_indexing(y, idx), **fit_kw)
+        except ValueError as exc:  # the engine refuses non-finite losses / weights
+            if "diverged" not in str(exc) and "non-finite" not in str(exc):
+                raise
+            losses.append(np.inf)
+            smoothed.append(np.inf)
+            diverged = True
+            break
+        fit_kw = {}
+        loss = float(est.loss_)
+        avg = smoothing * avg + (1 - smoothing) * loss
+        s = avg / (1 - smoothing ** (i + 1))
+        losses.append(loss)
+        smoothed.append(s)
+        best = min(best, s)
+        if not np.isfinite(s) or s > divergence_threshold * best:
+            diverged = True
+            break
+    n = len(losses)
+    lrs = lrs[:n]
+    losses = np.asarray(losses, dtype=float)
+    smoothed = np.asarray(smoothed, dtype=float)
+    finite = np.where(np.isfinite(smoothed), smoothed, np.nan)
+    suggestion = _suggest(lrs, finite) if np.isfinite(finite).any() else float(lrs[0])
+    return LRFinderResult(lrs, losses, smoothed, suggestion, diverged)

@@ -1,0 +1,396 @@
+"""Training callbacks for sknn's MLPs, with Keras' semantics.
+
+Pass them as ``MLPClassifier(callbacks=[...])`` / ``MLPRegressor(callbacks=[...])``.
+A callback is any object with some of these methods:
+
+- ``on_train_begin(estimator, logs)``: at the start of ``fit`` / ``partial_fit``;
+- ``on_epoch_end(estimator, epoch, logs)``: after every epoch (every L-BFGS
+  iteration); ``epoch`` is 0-based and is the index of that epoch in
+  ``estimator.history_``, ``logs`` holds that epoch's figures (the keys of
+  ``history_``). Returning True stops training after this epoch;
+- ``on_train_end(estimator, logs)``: after training, ``logs`` holding the last
+  epoch's figures.
+
+``fit`` runs deep copies of the ``callbacks`` parameter (kept as the fitted
+attribute ``callbacks_``), so the parameter never changes and ``clone()`` gives
+callbacks with fresh state. ``partial_fit`` keeps using ``callbacks_``, whose
+state then carries on from one call to the next.
+
+Examples
+--------
+>>> from sklearn.datasets import make_regression
+>>> from sknn import MLPRegressor
+>>> from sknn.callbacks import EarlyStopping
+>>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+>>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=50, random_state=0,
+...                    callbacks=[EarlyStopping(patience=3)])
+>>> reg = reg.fit(X[:150], y[:150], validation_data=(X[150:], y[150:]))
+>>> len(reg.history_["val_loss"]) <= 50
+True
+"""
+
+import csv
+import os
+
+import numpy as np
+
+__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "ModelCheckpoint"]
+
+
+class Callback:
+    """Base class of sknn's callbacks: every hook does nothing.
+
+    Subclass it and override any of the hooks; any object with the same
+    methods works as well (subclassing is optional).
+    """
+
+    def on_train_begin(self, estimator, logs):
+        """Called at the start of ``fit`` / ``partial_fit``.
+
+        Parameters
+        ----------
+        estimator : BaseMLP
+            The estimator being trained.
+        logs : dict
+            Empty.
+        """
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        """Called after every epoch (every L-BFGS iteration).
+
+        Parameters
+        ----------
+        estimator : BaseMLP
+            The estimator being trained, holding this epoch's weights.
+        epoch : int
+            0-based index of the epoch in ``estimator.history_``.
+        logs : dict
+            The epoch's figures, keyed as ``history_``.
+
+        Returns
+        -------
+        stop : bool or None
+            True stops training after this epoch.
+        """
+
+    def on_train_end(self, estimator, logs):
+        """Called after training.
+
+        Parameters
+        ----------
+        estimator : BaseMLP
+            The trained estimator.
+        logs : dict
+            The last epoch's figures.
+        """
+
+    # -- helpers of the built-ins
+    def _continues(self, estimator):
+        """True when ``estimator`` resumes right after the last epoch this
+        callback saw (the next ``partial_fit`` call): keep the state then."""
+        last = getattr(self, "_last_epoch", None)
+        return last is not None and len(estimator.history_["loss"]) == last + 1
+
+    def __repr__(self):
+        params = ", ".join(f"{k}={v!r}" for k, v in self._params().items())
+        return f"{type(self).__name__}({params})"
+
+    def _params(self):
+        return {}
+
+
+def _mode(monitor):
+    """'min' for a monitor ending in 'loss', 'max' for one ending in 'score'."""
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a str, got {type(monitor).__name__}.")
+    if monitor.endswith("loss"):
+        return "min"
+    if monitor.endswith("score"):
+        return "max"
+    raise ValueError(
+        f"monitor={monitor!r}: the name must end in 'loss' (minimised) or 'score' "
+        "(maximised), e.g. 'val_loss', 'loss' or 'val_score'."
+    )
+
+
+def _monitored(monitor, logs):
+    if monitor not in logs:
+        hint = ""
+        if monitor.startswith("val_"):
+            hint = (
+                " Validation figures exist only with fit(..., validation_data=(X_val, "
+                "y_val))."
+            )
+        raise ValueError(
+            f"monitor={monitor!r} is not in the epoch logs; the available keys are "
+            f"{sorted(logs)}.{hint}"
+        )
+    value = logs[monitor]
+    return np.nan if value is None else float(value)
+
+
+def _improved(mode, current, best, min_delta):
+    if np.isnan(current):
+        return False
+    if mode == "min":
+        return current < best - min_delta
+    return current > best + min_delta
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored figure stops improving.
+
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        Key of the epoch logs to watch (a key of ``history_``). A name ending
+        in "loss" is minimised, one ending in "score" maximised. "val_loss" and
+        "val_score" need ``fit(..., validation_data=(X_val, y_val))``.
+    patience : int, default=10
+        Number of consecutive epochs without improvement after which training
+        stops.
+    min_delta : float, default=0.0
+        Minimum change that counts as an improvement.
+    restore_best_weights : bool, default=True
+        At the end of training, set the weights back to those of the best epoch.
+
+    Attributes
+    ----------
+    best : float
+        Best monitored value seen.
+    best_epoch : int or None
+        Epoch (index in ``history_``) of ``best``.
+    stopped_epoch : int or None
+        Epoch after which this callback stopped training, None if it did not.
+    wait : int
+        Epochs since the last improvement.
+
+    Notes
+    -----
+    A monitor absent from the logs raises ValueError at the end of the first
+    epoch, naming the keys that exist. Unlike ``early_stopping=True`` (which
+    scikit-learn's MLP defines on a ``validation_fraction`` split and a
+    ``tol``), this callback follows Keras' ``EarlyStopping``.
+    """
+
+    def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best_weights=True):
+        self.monitor = monitor
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+
+    def _params(self):
+        return {
+            "monitor": self.monitor,
+            "patience": self.patience,
+            "min_delta": self.min_delta,
+            "restore_best_weights": self.restore_best_weights,
+        }
+
+    def on_train_begin(self, estimator, logs):
+        self._mode = _mode(self.monitor)
+        if not isinstance(self.patience, (int, np.integer)) or self.patience < 0:
+            raise ValueError(f"patience must be a non-negative int, got {self.patience!r}.")
+        if not self.min_delta >= 0:
+            raise ValueError(f"min_delta must be >= 0, got {self.min_delta!r}.")
+        if self._continues(estimator):
+            return
+        self.wait = 0
+        self.best = np.inf if self._mode == "min" else -np.inf
+        self.best_epoch = None
+        self.stopped_epoch = None
+        self._best_weights = None
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        current = _monitored(self.monitor, logs)
+        self._last_epoch = epoch
+        if _improved(self._mode, current, self.best, self.min_delta) or self.best_epoch is None:
+            self.best = current
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best_weights:
+                self._best_weights = estimator._get_weights()
+            return False
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, estimator, logs):
+        if self.restore_best_weights and self._best_weights is not None:
+            if self.best_epoch != self._last_epoch:
+                estimator._set_weights(self._best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save the whole estimator with joblib during training.
+
+    Parameters
+    ----------
+    filepath : str or path-like
+        File to write. May contain format fields filled from the epoch
+        (0-based, as in ``history_``) and its logs, e.g.
+        ``"model-{epoch:03d}-{val_loss:.4f}.joblib"``.
+    monitor : str, default="val_loss"
+        Key of the epoch logs deciding what is "best" (name ending in "loss":
+        lower is better; in "score": higher is better).
+    save_best_only : bool, default=True
+        Save only when the monitored value improves on the best so far;
+        False saves after every epoch.
+
+    Attributes
+    ----------
+    best : float
+        Best monitored value seen.
+    best_epoch : int or None
+        Epoch of the last save made because of an improvement.
+    last_saved : str or None
+        Path of the last file written.
+
+    Notes
+    -----
+    The file holds the estimator as it was at the end of that epoch, ready to
+    predict: ``joblib.load(path).predict(X)``.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=True):
+        self.filepath = filepath
+        self.monitor = monitor
+        self.save_best_only = save_best_only
+
+    def _params(self):
+        return {"filepath": self.filepath, "monitor": self.monitor,
+                "save_best_only": self.save_best_only}
+
+    def on_train_begin(self, estimator, logs):
+        self._mode = _mode(self.monitor) if self.save_best_only else None
+        if self._continues(estimator):
+            return
+        self.best = np.inf if self._mode != "max" else -np.inf
+        self.best_epoch = None
+        self.last_saved = None
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        self._last_epoch = epoch
+        if self.save_best_only:
+            current = _monitored(self.monitor, logs)
+            if not _improved(self._mode, current, self.best, 0.0):
+                return False
+            self.best, self.best_epoch = current, epoch
+        path = os.fspath(self.filepath)
+        if "{" in path:
+            path = path.format(epoch=epoch, **logs)
+        _dump_estimator(estimator, path)
+        self.last_saved = path
+        return False
+
+
+def _dump_estimator(estimator, path):
+    """joblib-dump a snapshot of ``estimator`` taken mid-fit, without the
+    objects that exist only while fitting (training data, sklearn contexts)."""
+    import copy
+
+    import joblib
+
+    from ._sklearn_callbacks import TRANSIENT_ATTRS
+
+    snap = copy.copy(estimator)
+    for name in TRANSIENT_ATTRS:
+        snap.__dict__.pop(name, None)
+    snap._theta = estimator._theta.copy()
+    joblib.dump(snap, path)
+
+
+class LambdaCallback(Callback):
+    """A callback made of plain functions.
+
+    Parameters
+    ----------
+    on_train_begin : callable or None, default=None
+        ``f(estimator, logs)``.
+    on_epoch_end : callable or None, default=None
+        ``f(estimator, epoch, logs) -> bool | None``; True stops training.
+    on_train_end : callable or None, default=None
+        ``f(estimator, logs)``.
+
+    Notes
+    -----
+    Pickling the estimator (joblib, GridSearchCV with n_jobs > 1) pickles the
+    functions too: module-level functions always work; lambdas and closures
+    work with cloudpickle (joblib's process workers) but not with plain pickle.
+
+    Examples
+    --------
+    >>> from sknn.callbacks import LambdaCallback
+    >>> stop_at_5 = LambdaCallback(on_epoch_end=lambda est, epoch, logs: epoch >= 4)
+    """
+
+    def __init__(self, on_train_begin=None, on_epoch_end=None, on_train_end=None):
+        self.on_train_begin_fn = on_train_begin
+        self.on_epoch_end_fn = on_epoch_end
+        self.on_train_end_fn = on_train_end
+
+    def _params(self):
+        return {"on_train_begin": self.on_train_begin_fn, "on_epoch_end": self.on_epoch_end_fn,
+                "on_train_end": self.on_train_end_fn}
+
+    def on_train_begin(self, estimator, logs):
+        if self.on_train_begin_fn is not None:
+            self.on_train_begin_fn(estimator, logs)
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        if self.on_epoch_end_fn is not None:
+            return bool(self.on_epoch_end_fn(estimator, epoch, logs))
+        return False
+
+    def on_train_end(self, estimator, logs):
+        if self.on_train_end_fn is not None:
+            self.on_train_end_fn(estimator, logs)
+
+
+class CSVLogger(Callback):
+    """Write one CSV row per epoch: ``epoch`` and the epoch's logs.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to write. A new ``fit`` overwrites it; the next ``partial_fit``
+        call of the same estimator appends to it.
+    separator : str, default=","
+        Field delimiter.
+
+    Notes
+    -----
+    The file is opened and closed at every epoch (no handle is kept, so the
+    callback pickles), and the header is the first epoch's keys. Values that
+    do not exist (``learning_rate`` with L-BFGS) are empty.
+    """
+
+    def __init__(self, path, separator=","):
+        self.path = path
+        self.separator = separator
+
+    def _params(self):
+        return {"path": self.path, "separator": self.separator}
+
+    def on_train_begin(self, estimator, logs):
+        if self._continues(estimator):
+            return
+        self._keys = None
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        self._last_epoch = epoch
+        fresh = self._keys is None
+        if fresh:
+            self._keys = ["epoch"] + list(logs)
+        row = {"epoch": epoch, **{k: ("" if v is None else v) for k, v in logs.items()}}
+        with open(self.path, "w" if fresh else "a", newline="") as fh:
+            writer = csv.DictWriter(
+                fh, fieldnames=self._keys, delimiter=self.separator, extrasaction="ignore",
+                restval="",
+            )
+            if fresh:
+                writer.writeheader()
+            writer.writerow(row)
+        return False
