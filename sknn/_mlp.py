@@ -641,6 +641,12 @@ default='identity'
     def _validate_targets(self, y, incremental, first_pass):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and self.output_activation == "tanh":
+            raise ValueError(
+                "loss='poisson' models a positive mean, but output_activation='tanh' "
+                "predicts negative values; use output_activation='identity' (an exp "
+                "output), 'softplus', 'relu' or 'sigmoid'."
+            )
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' needs non-negative targets y; got a minimum of "

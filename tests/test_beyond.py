@@ -116,6 +116,8 @@ def test_bounded_output_rejects_out_of_range_targets_before_any_change():
     assert all(np.array_equal(a, b) for a, b in zip(reg.coefs_, before))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         MLPRegressor(output_activation="sigmoid").fit(X, y)
+    with pytest.raises(ValueError, match="poisson.*tanh"):
+        MLPRegressor(loss="poisson", output_activation="tanh").fit(X, np.abs(y) / 4)
     with pytest.raises(ValueError, match="huber_delta"):
         MLPRegressor(loss="huber", huber_delta=0).fit(X, y)
 

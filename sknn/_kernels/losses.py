@@ -89,7 +89,8 @@ def pointwise_loss_grad(y, yhat, loss, huber_delta, eps):
     if loss == HUBER:
         return min(max(r, -huber_delta), huber_delta)
     if loss == POISSON:
-        return 1.0 - y / max(yhat, eps)
+        # the loss clamps yhat at eps; below it the loss is yhat + const
+        return 1.0 - y / yhat if yhat > eps else 1.0
     p = min(max(yhat, eps), 1.0 - eps)
     if loss == LOG_LOSS:
         return -y / p
