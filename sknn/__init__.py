@@ -8,7 +8,8 @@ from . import callbacks
 from ._display import HistoryDisplay
 from ._lr_find import lr_find
 from ._mlp import MLPClassifier, MLPRegressor
+from ._perceptron import Perceptron
 
 __version__ = "0.1.0"
 
-__all__ = ["HistoryDisplay", "MLPClassifier", "MLPRegressor", "callbacks", "lr_find"]
+__all__ = ["HistoryDisplay", "MLPClassifier", "MLPRegressor", "Perceptron", "callbacks", "lr_find"]
