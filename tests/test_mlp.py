@@ -68,6 +68,7 @@ def test_classifier_same_seed_same_coefs_as_sklearn(solver, shuffle, task):
     _assert_same_model(MLPClassifier(**kw).fit(X, y), sk.MLPClassifier(**kw).fit(X, y))
 
 
+@pytest.mark.nojit
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_regressor_same_seed_same_coefs_as_sklearn(solver, shuffle):
@@ -160,6 +161,7 @@ def test_float32_trains_and_predicts_in_float32():
     assert np.mean(clf.predict(X) == ref.predict(X)) > 0.95
 
 
+@pytest.mark.nojit
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_sparse_input_equals_dense(fmt, solver):
