@@ -11,7 +11,11 @@ from contextlib import nullcontext
 from threadpoolctl import threadpool_limits
 
 # Multiply-adds of one batch's forward GEMMs above which BLAS keeps its threads.
-_MULTI_THREAD_MIN_FLOPS = 5e7
+# Measured (bench_mlp.py --threads auto,1, other jobs on the second core): at 5e7
+# the FMNIST-shape batch-200 fit (1.1e8) got two threads and its epoch took 7.4x
+# longer than on one; quiet, two threads gain only ~1.4x there.  So one thread
+# until a batch's GEMMs are an order of magnitude bigger.
+_MULTI_THREAD_MIN_FLOPS = 1e9
 
 
 def blas_threads_for(layout, rows):

@@ -1,0 +1,163 @@
+"""Timing helpers shared by sknn's benchmarks.
+
+Importing this module does not import numba or sknn, so a benchmark can set
+``NUMBA_CACHE_DIR`` (see :func:`numba_cache_dir`) after importing it and before
+importing sknn.
+
+The machine the benchmarks run on is shared and noisy: run the contenders in the
+same process, interleave their repeats (:func:`interleaved`), report medians and
+quote ratios rather than absolute times.
+"""
+
+import contextlib
+import gc
+import hashlib
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import warnings
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+__all__ = [
+    "REPO",
+    "numba_cache_dir",
+    "blas_threads",
+    "quiet",
+    "timed",
+    "interleaved",
+    "median",
+    "peak_traced_memory",
+    "format_table",
+    "machine_info",
+    "parse_list",
+]
+
+
+def numba_cache_dir(name):
+    """A cache directory for benchmark ``name``, keyed by a hash of sknn's sources.
+
+    numba's disk cache only notices edits to the file *defining* a function, so an
+    edited helper in a sibling kernel module would otherwise be served stale.
+    Use as ``os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("mlp"))``.
+    """
+    h = hashlib.sha1()
+    for path in sorted((REPO / "sknn").rglob("*.py")):
+        h.update(path.read_bytes())
+    return str(REPO / ".numba_cache" / "bench" / f"{name}-{h.hexdigest()[:12]}")
+
+
+def blas_threads(threads):
+    """Context limiting BLAS to ``threads`` threads; ``None``/``"auto"`` = no limit."""
+    if threads in (None, "auto"):
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence warnings (ConvergenceWarning from fixed-epoch fits, etc.)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def timed(fn):
+    """Wall-clock seconds of one call of ``fn()`` (after a garbage collection)."""
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved(contenders, repeats, warmup=()):
+    """Time each callable in ``contenders`` (name -> fn) ``repeats`` times.
+
+    Rounds alternate the order (forward, then reversed) so that slow phases of a
+    shared machine hit every contender alike.  Names in ``warmup`` are called once
+    untimed first (e.g. to compile numba kernels).  Returns name -> list of seconds.
+    """
+    names = list(contenders)
+    for name in warmup:
+        contenders[name]()
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            times[name].append(timed(contenders[name]))
+    return times
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def peak_traced_memory(fn):
+    """Peak bytes allocated through Python's allocators (numpy included) by ``fn()``.
+
+    Memory numba's runtime allocates inside jitted code is not seen; allocations
+    made in Python (sknn's workspaces) are.
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def format_table(headers, rows):
+    """A GitHub-markdown table (also readable in a terminal)."""
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for k, row in enumerate(cells):
+        lines.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        if k == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def machine_info():
+    """A few lines describing the machine and library versions."""
+    lines = [f"python {platform.python_version()} on {platform.platform()}"]
+    try:
+        lines.append(f"nproc: {os.cpu_count()}")
+        model = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in model.splitlines():
+            if line.startswith(("Model name", "CPU(s):")):
+                lines.append(" ".join(line.split()))
+    except OSError:
+        pass
+    versions = []
+    for mod in ("numpy", "scipy", "numba", "sklearn", "threadpoolctl", "torch"):
+        if mod in sys.modules or mod != "torch":
+            try:
+                versions.append(f"{mod} {__import__(mod).__version__}")
+            except ImportError:
+                pass
+    lines.append(", ".join(versions))
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = sorted({f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, "
+                       f"{i['num_threads']} threads)"
+                       for i in threadpool_info() if i["user_api"] == "blas"})
+        lines.append("BLAS: " + "; ".join(blas))
+    except ImportError:
+        pass
+    return lines
+
+
+def parse_list(text):
+    return [t.strip() for t in text.split(",") if t.strip()]
