@@ -214,6 +214,10 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
         return deep, wide
 
     def _fit_transaction(self, X, y, sample_weight, incremental, validation_data):
+        if incremental and "_theta" in self.__dict__:
+            # scikit-learn's _fit_context skips this for partial_fit on a fitted
+            # model; set_params(batch_size=0) would then be clipped or KeyError.
+            self._validate_params()
         hidden = self._hidden_sizes()
         first_pass = "_theta" not in self.__dict__ or (not self.warm_start and not incremental)
         if incremental and self.early_stopping:
@@ -455,9 +459,13 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
                     self.loss_ = accumulated / n_samples
                     self.t_ += n_samples
                     self.loss_curve_.append(self.loss_)
-                    if not np.isfinite(self.loss_):
+                    # The last batch's update can overflow the weights while the
+                    # epoch's loss (taken before each update) is still finite.
+                    if not np.isfinite(self.loss_) or not np.isfinite(self._theta).all():
+                        what = (f"training loss became {self.loss_}" if not np.isfinite(self.loss_)
+                                else "weights became non-finite")
                         raise ValueError(
-                            f"The training loss became {self.loss_} at epoch {self.n_iter_}: "
+                            f"The {what} at epoch {self.n_iter_}: "
                             "training diverged. Lower learning_rate_init or scale X "
                             "(e.g. StandardScaler)."
                         )
@@ -574,8 +582,14 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self.history_.setdefault("val_score", [])
         state = {"start": time.perf_counter()}
 
+        n_before = len(self.history_["loss"])
+        # The last accepted iterate: a KeyboardInterrupt inside ``fun`` (a line
+        # search) leaves ``theta`` at a trial point, which must not be kept.
+        accepted = theta.copy()
+
         def on_iteration(intermediate_result):
             theta[...] = intermediate_result.x
+            accepted[...] = theta
             logs = {"loss": float(intermediate_result.fun), "learning_rate": None}
             if val is not None:
                 logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
@@ -610,7 +624,8 @@ class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
             self.loss_ = float(result.fun)
             theta[...] = result.x
         else:
-            self.n_iter_ = len(self.history_["loss"])
+            theta[...] = accepted
+            self.n_iter_ = len(self.history_["loss"]) - n_before
             self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
         self._callbacks_end(callbacks)
 

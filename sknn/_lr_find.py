@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_consistent_length
 
 from ._display import _require_matplotlib
 
@@ -166,6 +167,8 @@ def lr_find(
             f"tune); got solver={getattr(estimator, 'solver', None)!r}."
         )
 
+    check_consistent_length(X, y)  # else the batch indexing fails with an IndexError
+
     lrs = np.geomspace(min_lr, max_lr, int(n_steps))
     est = clone(estimator)
     if hasattr(est, "set_callbacks"):
@@ -178,7 +181,7 @@ def lr_find(
     batch_size = min(200, n_samples) if est.batch_size == "auto" else min(est.batch_size, n_samples)
     rng = check_random_state(estimator.random_state if random_state is None else random_state)
     fit_kw = {}
-    if is_classifier(est) and not type_of_target(y).startswith("multilabel"):
+    if is_classifier(est) and not type_of_target(y, input_name="y").startswith("multilabel"):
         fit_kw["classes"] = unique_labels(y)
 
     losses, smoothed = [], []
