@@ -9,7 +9,26 @@ from ._display import HistoryDisplay
 from ._lr_find import lr_find
 from ._mlp import MLPClassifier, MLPRegressor
 from ._perceptron import Perceptron
+from ._persistence import InconsistentVersionWarning
 
 __version__ = "0.1.0"
 
-__all__ = ["HistoryDisplay", "MLPClassifier", "MLPRegressor", "Perceptron", "callbacks", "lr_find"]
+__all__ = [
+    "HistoryDisplay",
+    "InconsistentVersionWarning",
+    "MLPClassifier",
+    "MLPRegressor",
+    "Perceptron",
+    "callbacks",
+    "lr_find",
+    "onnx",
+]
+
+
+def __getattr__(name):
+    # sknn.onnx imports skl2onnx (optional, slow): load it on first use only
+    if name == "onnx":
+        import importlib
+
+        return importlib.import_module(".onnx", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -41,6 +41,7 @@ from ._layout import (
     n_params,
     pack,
 )
+from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for
 
@@ -49,7 +50,7 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _CHUNK_ROWS = 4096
 
 
-class BaseMLP(CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     """Shared machinery of sknn's multi-layer perceptrons; use the subclasses."""
 
     _parameter_constraints: dict = {
