@@ -31,7 +31,9 @@ bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_mlp.py
 
 docs: $(VENV)/.installed-docs
-	$(MAKE) -C docs html SPHINXBUILD=$(CURDIR)/$(VENV)/bin/sphinx-build
+	$(MAKE) -C docs html SPHINXBUILD=$(CURDIR)/$(VENV)/bin/sphinx-build \
+		SPHINXOPTS="-W --keep-going"
 
 clean:
-	rm -rf $(VENV) .numba_cache .pytest_cache build *.egg-info docs/_build docs/auto_examples
+	rm -rf $(VENV) .numba_cache .pytest_cache build *.egg-info docs/_build docs/auto_examples \
+		docs/generated docs/sg_execution_times.rst
