@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import Interval, StrOptions, _fit_context, check_sample_weight
 from ._kernels import perceptron as _k
+from ._persistence import VersionedStateMixin
 
 __all__ = ["Perceptron"]
 
@@ -53,7 +54,7 @@ def _restore_on_error(method):
     return wrapper
 
 
-class Perceptron(ClassifierMixin, BaseEstimator):
+class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
     """Linear perceptron classifier: a layer of threshold logic units on Numba.
 
     A drop-in replacement for :class:`sklearn.linear_model.Perceptron` (the same
@@ -338,6 +339,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         first = not hasattr(self, "classes_")
+        if not first:
+            # scikit-learn's _fit_context skips this for partial_fit on a fitted
+            # model; an invalid set_params(eta0=-1) would then train silently.
+            self._validate_params()
         if first:
             if self.early_stopping:
                 raise ValueError("early_stopping should be False with partial_fit")

@@ -131,7 +131,8 @@ def test_memory_mapped_model_can_keep_training(tmp_path, iris):
 
 @pytest.mark.parametrize("est", [MLPClassifier((4,), max_iter=5, random_state=0),
                                  MLPRegressor(hidden_layer_sizes=(4,), max_iter=5,
-                                              random_state=0)])
+                                              random_state=0),
+                                 Perceptron(max_iter=5, random_state=0)])
 def test_version_is_recorded_and_checked(monkeypatch, iris, est):
     X, y = iris
     _fit(est, X, y)

@@ -319,12 +319,10 @@ def test_absurd_parameters(name, params, msg):
         est.fit(X, y)
     est.set_params(**old)
     _assert_unchanged(est, before)
-    # partial_fit re-checks the parameters it uses; the network's structure
+    # partial_fit re-checks the parameters; the network's structure
     # (wide/deep features) is fixed at initialisation, as in scikit-learn.
-    # Perceptron.partial_fit does not re-check a fitted model's parameters
-    # (reported to its owner), so only the MLPs are held to it here.
     structural = {"solver", "wide_features", "deep_features"}
-    if name != "perc" and not structural & set(params):
+    if not structural & set(params):
         est.set_params(**params)
         with pytest.raises((ValueError, TypeError), match=msg):
             est.partial_fit(X, y)
