@@ -6,10 +6,8 @@ through scikit-learn's own loader from a cache primed from ``../shared/data``,
 exactly as ``tests/conftest.py`` does; with internet nothing is needed.
 """
 
-import hashlib
-import os
 import pathlib
-import subprocess
+import runpy
 import sys
 import warnings
 
@@ -17,28 +15,9 @@ DOCS = pathlib.Path(__file__).resolve().parent
 ROOT = DOCS.parent
 
 
-def _kernel_hash():
-    h = hashlib.sha1()
-    for path in sorted((ROOT / "sknn").rglob("*.py")):
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-# Before numba is imported: a source-keyed cache (see DEVELOPERS.md).
-if "NUMBA_CACHE_DIR" not in os.environ:
-    os.environ["NUMBA_CACHE_DIR"] = str(ROOT / ".numba_cache" / _kernel_hash())
-# Real data offline: prime sklearn's cache like tests/conftest.py.
-_SHARED_DATA = ROOT.parent / "shared" / "data"
-if "SCIKIT_LEARN_DATA" not in os.environ and (_SHARED_DATA / "prime_sklearn_cache.py").exists():
-    _home = ROOT / ".sklearn_data"
-    if not (_home / "cal_housing_py3.pkz").exists():
-        subprocess.run(
-            [sys.executable, str(_SHARED_DATA / "prime_sklearn_cache.py"), str(_home)],
-            check=True,
-            capture_output=True,
-        )
-    os.environ["SCIKIT_LEARN_DATA"] = str(_home)
-os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# Before numba is imported: the source-keyed numba cache and sklearn's data
+# cache primed from ../shared, exactly as the test session sets them up.
+runpy.run_path(str(ROOT / "tests" / "conftest.py"))
 
 sys.path.insert(0, str(ROOT))
 import sknn  # noqa: E402
