@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, shuffle
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._compat import (
     Interval,
@@ -44,6 +44,7 @@ from ._layout import (
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for
+from ._validation import validate_data
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # Rows per chunk for full-batch passes (L-BFGS, predict): bounds workspace memory.
@@ -310,6 +311,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             dtype=(np.float64, np.float32),
             y_numeric=not is_classifier(self),
             reset=False,
+            names=("X_val", "y_val"),
         )
         y_val = _column_or_1d_quiet(y_val)
         Y_val = np.ascontiguousarray(self._encode_validation_targets(y_val), dtype=dtype)

@@ -639,6 +639,11 @@ default='identity'
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_targets(self, y, incremental, first_pass):
+        if y.dtype.kind not in "biuf":  # validate_data converts object y, not strings
+            try:
+                y = y.astype(np.float64)
+            except ValueError as exc:
+                raise ValueError(f"y must hold numbers for a regressor; {exc}") from exc
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and self.output_activation == "tanh":

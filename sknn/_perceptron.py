@@ -14,11 +14,12 @@ from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, _fit_context, check_sample_weight
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
+from ._validation import validate_data
 
 __all__ = ["Perceptron"]
 

@@ -98,14 +98,21 @@ def _x_with(value):
 
 
 # case -> (bad X builder, expected message); a builder returns X as the caller passes it.
+# Errors NumPy raises without naming the array get the argument and what it expects.
+_NAMED_X = r"^X(_val)? must be a numeric array-like or sparse matrix of shape \(n_samples, n_features\); .*"
 X_CASES = {
     "nan": (lambda: _x_with(np.nan), r"X contains NaN"),
     "inf": (lambda: _x_with(np.inf), r"X contains infinity"),
-    "empty": (lambda: X[:0], r"0 sample"),
-    "object": (lambda: np.array([["a", "b", "c"]] * 20, dtype=object), r"string to float|numeric"),
-    "string": (lambda: np.array([["a", "b", "c"]] * 20), r"string to float|numeric"),
-    "ragged": (lambda: [[1.0, 2.0, 3.0], [1.0, 2.0]] + X[2:].tolist(), r"inhomogeneous"),
-    "3d": (lambda: X.reshape(20, 3, 1), r"dim 3, while dim <= 2"),
+    # lr_find looks at the (equally empty) y first
+    "empty": (lambda: X[:0], r"(" + _NAMED_X + r"0 sample|^y has 0 samples)"),
+    "object": (lambda: np.array([["a", "b", "c"]] * 20, dtype=object),
+               _NAMED_X + r"could not convert string to float"),
+    "string": (lambda: np.array([["a", "b", "c"]] * 20),
+               _NAMED_X + r"(could not convert string to float|not compatible with arrays of "
+                          r"bytes/strings)"),
+    "ragged": (lambda: [[1.0, 2.0, 3.0], [1.0, 2.0]] + X[2:].tolist(),
+               _NAMED_X + r"inhomogeneous"),
+    "3d": (lambda: X.reshape(20, 3, 1), _NAMED_X + r"dim 3, while dim <= 2"),
     "n_features": (lambda: X[:, :2], r"X has 2 features, but \w+ is expecting 3 features"),
 }
 ENTRIES = {
@@ -184,6 +191,17 @@ Y_CASES = {
     "short": (lambda name: _y(name)[:-1], r"inconsistent numbers of samples: \[(20, 19|19, 20)\]"),
     "2d-wrong": (lambda name: np.c_[_y(name), _y(name)][:-1], r"inconsistent numbers of samples"),
 }
+
+
+def test_unreadable_regression_targets_name_y():
+    est, _ = _fitted("reg")
+    before = _fingerprint(est)
+    with pytest.raises(ValueError, match=r"^y must hold numbers for a regressor; could not "
+                                         r"convert string to float"):
+        est.fit(X, np.array(["a"] * 20))
+    with pytest.raises(ValueError, match=r"^y must be an array-like of shape .*inhomogeneous"):
+        est.fit(X, [[1.0, 2.0], [3.0]] + [[1.0, 2.0]] * 18)
+    _assert_unchanged(est, before)
 
 
 def _y_params():
