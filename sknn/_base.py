@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, shuffle
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import (
@@ -29,8 +29,9 @@ from ._compat import (
     lbfgs_options,
 )
 from ._kernels.activations import ACTIVATION_CODES, GELU, HIDDEN_ACTIVATIONS
-from ._kernels.epoch import loss_grad, predict_forward, train_epoch
+from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
 from ._kernels.losses import LOSS_CODES, loss_value
+from ._kernels.network import transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
 from ._layout import (
     WEIGHT_INITS,
@@ -47,7 +48,7 @@ from ._threads import blas_threads_for
 from ._validation import validate_data
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
-# Rows per chunk for full-batch passes (L-BFGS, predict): bounds workspace memory.
+# Rows per chunk of the full-batch L-BFGS pass: bounds workspace memory.
 _CHUNK_ROWS = 4096
 
 
@@ -241,6 +242,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         self._check_targets_for_output(Y)
         sw = check_sample_weight(sample_weight, X, dtype, "sample_weight")
         sw = self._fit_sample_weight(y, sw, incremental)
+        # Writable targets/weights (a small copy if the caller's were read-only,
+        # e.g. memory-mapped on a joblib worker): one kernel specialization.
+        Y, sw = _writable(Y), _writable(sw)
         if not np.any(sw > 0):
             raise ValueError(
                 "sample_weight times class_weight must have at least one non-zero weight."
@@ -334,17 +338,24 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         """Network output for validated X (model dtype), as an (n, n_outputs) array."""
         deep, wide = self._input_blocks(X)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
-        predict_forward(
-            self._theta,
-            self._layout,
-            self._n_wide(),
-            ACTIVATION_CODES[self.activation],
-            ACTIVATION_CODES[self.out_activation_],
-            deep,
-            wide,
-            out,
-            max(1, min(X.shape[0], _CHUNK_ROWS)),
-        )
+        # A read-only theta (memory-mapped pickle) would compile its own kernel
+        # specialization; a copy of the parameters is cheap next to that.
+        theta = self._theta if self._theta.flags.writeable else self._theta.copy()
+        chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
+        # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
+        # unlimited OpenBLAS collapsed predict when another job held a core).
+        with blas_threads_for(self._layout, chunk):
+            predict_forward(
+                theta,
+                self._layout,
+                self._n_wide(),
+                ACTIVATION_CODES[self.activation],
+                ACTIVATION_CODES[self.out_activation_],
+                deep,
+                wide,
+                out,
+                chunk,
+            )
         return out
 
     def _forward(self, X):
@@ -446,7 +457,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             try:
                 for _ in range(self.max_iter):
                     if self.shuffle:
-                        sample_idx = shuffle(sample_idx, random_state=rng)
+                        # In place: the same permutation as scikit-learn's
+                        # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
+                        # not depend on the contents) without its two n-row temporaries.
+                        rng.shuffle(sample_idx)
                     lr = opt["learning_rate"]
                     start = time.perf_counter()
                     accumulated, opt["t"] = train_epoch(
@@ -456,7 +470,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         solver_code, lr, float(self.momentum), bool(self.nesterovs_momentum),
                         float(self.beta_1), float(self.beta_2), float(self.epsilon), opt["t"],
                         ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
-                        ws.wide_tmp,
+                        ws.wide_tmp, ws.wtbuf,
                     )
                     self.n_iter_ += 1
                     self.loss_ = accumulated / n_samples
@@ -570,7 +584,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             ACTIVATION_CODES[self.out_activation_], LOSS_CODES[self._loss_name()],
             self._huber_delta(), deep, wide, Y, sw, sw_sum, float(self.alpha), chunk,
             ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-            gchunk,
+            gchunk, ws.wtbuf,
         )
         theta = self._theta
 
@@ -705,6 +719,9 @@ class _Workspace:
         self.ybuf = np.empty(rows * n_out, dtype=dtype)
         self.swbuf = np.empty(rows, dtype=dtype)
         self.wide_tmp = np.empty(rows * n_out, dtype=dtype)
+        # W.T scratch for backward_pass's delta @ W.T on small layers
+        self.wtbuf = np.empty(transpose_workspace_size(layout, np.dtype(dtype).itemsize),
+                              dtype=dtype)
 
 
 def _dense_width(block):
@@ -721,17 +738,36 @@ def _as_model_input(X, dtype):
 
 
 def _block(X, dtype):
-    """A kernel input block ``(dense, data, indices, indptr)`` for X or None."""
+    """A kernel input block ``(dense, data, indices, indptr)`` for X or None.
+
+    Every array of a block is a read-only view (no copy), whatever the caller's
+    flags: numba compiles a separate specialization of the whole epoch kernel per
+    writable/read-only combination (about 6 s each, cold), and memory-mapped
+    inputs on joblib workers are read-only.  One type per dtype instead.
+    """
     if X is None:
-        return (np.empty((0, 0), dtype=dtype), np.empty(0, dtype=dtype),
-                np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
-    if sp.issparse(X):
+        block = (np.empty((0, 0), dtype=dtype), np.empty(0, dtype=dtype),
+                 np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+    elif sp.issparse(X):
         X = sp.csr_matrix(X)
         index_dtype = np.int32 if X.nnz < np.iinfo(np.int32).max else np.int64
-        return (np.empty((0, 0), dtype=dtype), np.ascontiguousarray(X.data, dtype=dtype),
-                X.indices.astype(index_dtype, copy=False), X.indptr.astype(index_dtype, copy=False))
-    return (np.ascontiguousarray(X, dtype=dtype), np.empty(0, dtype=dtype),
-            np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+        block = (np.empty((0, 0), dtype=dtype), np.ascontiguousarray(X.data, dtype=dtype),
+                 np.ascontiguousarray(X.indices, dtype=index_dtype),
+                 np.ascontiguousarray(X.indptr, dtype=index_dtype))
+    else:
+        block = (np.ascontiguousarray(X, dtype=dtype), np.empty(0, dtype=dtype),
+                 np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+    return tuple(_readonly(a) for a in block)
+
+
+def _writable(a):
+    return a if a.flags.writeable else a.copy()
+
+
+def _readonly(a):
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def _column_or_1d_quiet(y):

@@ -1,26 +1,108 @@
-"""How many BLAS threads a fit may use.
+"""How many BLAS threads a fit or a predict may use.
 
 On two cores, OpenBLAS threads spinning against each other (or against another
 job) on small GEMMs made a batch-32 epoch about 9x slower; small per-batch
-products gain nothing from a second thread anyway.  So training runs on one BLAS
-thread unless the per-batch GEMM work is large enough to be worth splitting.
+products gain nothing from a second thread anyway.  So training and prediction
+run on one BLAS thread unless the per-batch (per-chunk) GEMM work is large
+enough to be worth splitting.
+
+threadpoolctl's limits are process-global: ``threadpool_limits`` saves the
+current thread counts on entry and restores them on exit.  Two threads using it
+concurrently can interleave (A saves 2 and sets 1, B saves 1, A restores 2, B
+restores 1), which would leave the *whole process* on one BLAS thread after both
+finished.  So sknn's limit is reference-counted: the first sknn call to enter
+saves the counts and sets one thread, nested or concurrent sknn calls only bump a
+counter, and the last one to leave restores the saved counts.  Consequences:
+
+- while any sknn fit/predict in the process holds the limit, all BLAS calls in
+  the process (other threads' NumPy code too) run on one thread;
+- a large fit or predict that would be allowed several threads gets one if it
+  overlaps a small one in another thread (conservative, never oversubscribed);
+- a ``threadpool_limits`` the caller opens around sknn is respected and restored;
+- threadpoolctl >= 3.6 lets only one "controlling" Python thread change
+  OpenBLAS and ignores the rest; sknn releases that control around its own set
+  and restore (see ``_release_openblas_control``), so its limit holds whichever
+  thread enters first and the restore works whichever thread leaves last.
+
+The threadpoolctl controller (which scans the loaded libraries, ~5 ms) is built
+once, on first use; BLAS libraries loaded later (another package's) are not
+limited by sknn.  numba calls scipy's OpenBLAS, loaded before sknn's kernels.
 """
 
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 
-from threadpoolctl import threadpool_limits
+# Flops (2 x multiply-adds) of one batch's (or predict chunk's) forward GEMMs
+# above which BLAS keeps its threads.  Measured on 2 shared cores:
+# - training (bench_mlp.py, another job on the second core): at 5e7 the FMNIST
+#   batch-200 fit (1.1e8) got two threads and its epoch took 7.4x longer than on
+#   one; quiet, two threads gained only ~1.4x there;
+# - predict of 55000 FMNIST rows in 4096-row chunks (2.2e9 per chunk): two
+#   threads took 1.55x (float32) and 1.2x (float64) as long as one with other
+#   jobs on the machine, and never won.
+# So one thread until the GEMMs are far bigger than any of those.
+_MULTI_THREAD_MIN_FLOPS = 1e10
 
-# Multiply-adds of one batch's forward GEMMs above which BLAS keeps its threads.
-# Measured (bench_mlp.py --threads auto,1, other jobs on the second core): at 5e7
-# the FMNIST-shape batch-200 fit (1.1e8) got two threads and its epoch took 7.4x
-# longer than on one; quiet, two threads gain only ~1.4x there.  So one thread
-# until a batch's GEMMs are an order of magnitude bigger.
-_MULTI_THREAD_MIN_FLOPS = 1e9
+_lock = threading.Lock()
+_depth = 0  # sknn calls currently inside the one-thread limit
+_limiter = None  # the open threadpoolctl limiter while _depth > 0
+_controller = None
+
+
+def _get_controller():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def _release_openblas_control():
+    """Forget which Python thread "controls" OpenBLAS (threadpoolctl >= 3.6).
+
+    threadpoolctl lets only one thread at a time change OpenBLAS's process-wide
+    thread count and silently ignores the others.  sknn's set and restore may run
+    on different threads (first to enter, last to leave), so each is done with no
+    controlling thread and releases control again afterwards; a caller's own
+    ``threadpool_limits`` block re-takes control when it restores.
+    """
+    import threadpoolctl
+
+    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None),
+                    "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
+@contextmanager
+def one_blas_thread():
+    """Limit BLAS to one thread, reference-counted across threads and nesting."""
+    global _depth, _limiter
+    with _lock:
+        if _depth == 0:
+            _release_openblas_control()
+            _limiter = _get_controller().limit(limits=1, user_api="blas")
+            _release_openblas_control()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                limiter, _limiter = _limiter, None
+                _release_openblas_control()
+                limiter.restore_original_limits()
+                _release_openblas_control()
 
 
 def blas_threads_for(layout, rows):
-    """Context limiting BLAS to one thread for small per-batch GEMMs."""
+    """Context limiting BLAS to one thread for small per-batch GEMMs.
+
+    ``rows`` is the batch size (training) or the row-chunk size (prediction).
+    """
     flops = 2.0 * rows * float((layout[:, 0] * layout[:, 1]).sum())
     if flops < _MULTI_THREAD_MIN_FLOPS:
-        return threadpool_limits(limits=1, user_api="blas")
+        return one_blas_thread()
     return nullcontext()

@@ -20,10 +20,12 @@ from scipy.special import erf
 from sknn._base import _block, _Workspace
 from sknn._kernels import activations as act
 from sknn._kernels import losses as ls
-from sknn._kernels.activations import ACTIVATION_CODES, activate, activation_grad
+from sknn._kernels.activations import ACTIVATION_CODES, activation_grad, bias_activate
 from sknn._kernels.epoch import loss_grad, predict_forward, train_epoch
 from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, pointwise_loss
-from sknn._kernels.optimizers import ADAM, SGD, optimizer_step
+from sknn._kernels.epoch import PREDICT_ROWS
+from sknn._kernels.network import transpose_into, transpose_workspace_size
+from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
 from sknn._layout import make_layout, n_params
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -265,17 +267,20 @@ def _blocks(Xd, Xw, sparse, dtype):
 
 
 def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y, sw, alpha,
-                     chunk=None):
+                     chunk=None, transpose=True):
+    """``loss_grad`` with fresh workspaces; ``transpose=False`` gives it no ``W.T``
+    scratch, so every ``delta @ W.T`` takes BLAS's transposed-operand path."""
     dtype = theta.dtype
     layout = make_layout(units, n_wide)
     n = Y.shape[0]
     chunk = n if chunk is None else chunk
     ws = _Workspace(layout, chunk, deep, wide, hidden, dtype)
     gchunk = np.empty_like(ws.grad)
+    wtbuf = ws.wtbuf if transpose else np.empty(0, dtype=dtype)
     h, o = _acodes(hidden, out)
     value = loss_grad(theta, ws.grad, layout, n_wide, h, o, LOSS_CODES[loss], hd, deep, wide,
                       Y, sw, float(sw.sum()), float(alpha), chunk, ws.acts, ws.zpre, ws.deltas,
-                      ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp, gchunk)
+                      ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp, gchunk, wtbuf)
     return value, ws.grad.copy()
 
 
@@ -296,7 +301,8 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
                            LOSS_CODES[loss], hd, deep, wide, Y, sw, perm, batch_size,
                            float(alpha), {"sgd": SGD, "adam": ADAM}[solver], lr, momentum,
                            nesterov, beta_1, beta_2, epsilon, opt["t"], ws.acts, ws.zpre,
-                           ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp)
+                           ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
+                           ws.wtbuf)
     opt["t"] = t
     return total
 
@@ -358,22 +364,37 @@ def _tols(dtype):
     return dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=2e-6, atol=2e-6)
 
 
+def activate(Z, code, zpre):
+    """The forward activation alone: ``bias_activate`` with a zero bias."""
+    bias_activate(Z, np.zeros(Z.shape[1], dtype=Z.dtype), code, zpre)
+
+
+def _colsum(D):
+    """Column sums in row order, as the kernels accumulate them."""
+    out = np.zeros(D.shape[1], dtype=D.dtype)
+    for row in D:
+        out += row
+    return out
+
+
 @pytest.mark.nojit
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", ALL_ACTIVATIONS)
 def test_activation_forward(name, dtype):
+    # bias_activate adds the bias row in the same pass: column 0 gets none.
     Z = _grid(name, dtype)
-    ref = ref_f(name, Z.astype(np.float64))
+    b = np.array([0.0, 0.25], dtype=dtype)
+    ref = ref_f(name, (Z + b).astype(np.float64))
     A = Z.copy()
     zpre = np.full_like(Z, np.nan) if name == "gelu" else np.empty((0, 0), dtype=dtype)
     with warnings.catch_warnings(), np.errstate(**NUMPY_FP):
         warnings.simplefilter("error")
-        activate(A, ACTIVATION_CODES[name], zpre)
+        bias_activate(A, b, ACTIVATION_CODES[name], zpre)
     assert A.dtype == dtype
     assert np.all(np.isfinite(A))
     np.testing.assert_allclose(A, ref, **_tols(dtype))
-    if name == "gelu":  # GELU keeps its pre-activation for the backward pass
-        np.testing.assert_array_equal(zpre, Z)
+    if name == "gelu":  # GELU keeps its (biased) pre-activation for the backward pass
+        np.testing.assert_array_equal(zpre, Z + b)
 
 
 @pytest.mark.nojit
@@ -387,9 +408,10 @@ def test_activation_derivative(name, dtype):
     rng = np.random.RandomState(1)
     delta0 = rng.uniform(0.5, 2.0, size=Z.shape) * rng.choice([-1.0, 1.0], size=Z.shape)
     delta = delta0.astype(dtype)
+    gb = np.full(Z.shape[1], np.nan, dtype=dtype)  # overwritten, not accumulated into
     with warnings.catch_warnings(), np.errstate(**NUMPY_FP):
         warnings.simplefilter("error")
-        activation_grad(A, zpre, delta, ACTIVATION_CODES[name])
+        activation_grad(A, zpre, delta, ACTIVATION_CODES[name], gb)
     ref = delta0.astype(dtype).astype(np.float64) * ref_fprime(name, Z.astype(np.float64))
     assert delta.dtype == dtype
     assert np.all(np.isfinite(delta))
@@ -397,6 +419,9 @@ def test_activation_derivative(name, dtype):
     # accuracy; absolute agreement is what the backward pass needs.
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(delta, ref, **tol)
+    # the bias gradient comes out of the same pass: the column sums, in row order
+    assert gb.dtype == dtype
+    np.testing.assert_array_equal(gb, _colsum(delta))
 
 
 @pytest.mark.nojit
@@ -417,8 +442,10 @@ def test_activation_derivative_matches_finite_differences(name):
     fd = (f(Z + h) - f(Z - h)) / (2 * h)
     A = f(Z)
     delta = np.ones_like(Z)
-    activation_grad(A, Z.copy(), delta, ACTIVATION_CODES[name])
+    gb = np.empty(Z.shape[1])
+    activation_grad(A, Z.copy(), delta, ACTIVATION_CODES[name], gb)
     np.testing.assert_allclose(delta, fd, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(gb, fd.sum(axis=0), rtol=1e-7, atol=1e-7)
 
 
 @pytest.mark.nojit
@@ -430,11 +457,12 @@ def test_softmax_forward(dtype):
     Z[1] = [800.0, 800.0, -1e4, 0.0]
     Z[2] = [-1e4, -1e4, -1e4, -1e4]
     Z = Z.astype(dtype)
+    b = np.array([0.0, 1.5, -2.0, 0.5], dtype=dtype)
     A = Z.copy()
     with warnings.catch_warnings(), np.errstate(**NUMPY_FP):
         warnings.simplefilter("error")
-        activate(A, act.SOFTMAX, np.empty((0, 0), dtype=dtype))
-    ref = ref_f("softmax", Z.astype(np.float64))
+        bias_activate(A, b, act.SOFTMAX, np.empty((0, 0), dtype=dtype))
+    ref = ref_f("softmax", (Z + b).astype(np.float64))
     assert np.all(np.isfinite(A))
     np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-6 if dtype == np.float32 else 1e-14)
     np.testing.assert_allclose(A, ref, **_tols(dtype))
@@ -514,8 +542,9 @@ def test_loss_value_and_output_delta(loss, out, dtype):
     delta = np.full((Y.shape[0] + 3, Y.shape[1]), np.nan, dtype=dtype)
     Yw = np.vstack([Yd, np.zeros((3, Y.shape[1]), dtype=dtype)])
     sww = np.concatenate([swd, np.ones(3, dtype=dtype)])
+    gb = np.full(Y.shape[1], np.nan, dtype=dtype)
     total = loss_and_output_delta(Yw, Pd, np.empty((0, 0), dtype=dtype), sww, LOSS_CODES[loss],
-                                  ACTIVATION_CODES[out], hd, delta[: Y.shape[0]])
+                                  ACTIVATION_CODES[out], hd, delta[: Y.shape[0]], gb)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     assert value == pytest.approx(ref_value, rel=rtol)
     assert total == pytest.approx(ref_value, rel=rtol)
@@ -523,6 +552,9 @@ def test_loss_value_and_output_delta(loss, out, dtype):
     scale = np.max(np.abs(ref_delta))
     np.testing.assert_allclose(delta[: Y.shape[0]], ref_delta, rtol=0,
                                atol=(1e-12 if dtype == np.float64 else 1e-5) * scale)
+    # the output bias gradient (column sums of delta) comes out of the same call
+    assert gb.dtype == dtype
+    np.testing.assert_array_equal(gb, _colsum(delta[: Y.shape[0]]))
 
 
 @pytest.mark.nojit
@@ -532,8 +564,9 @@ def test_output_delta_is_derivative_of_loss(loss, out):
     Z, P, Y, sw = _loss_case(loss, out, n=6)
     hd = 0.7
     delta = np.empty_like(Z)
+    gb = np.empty(Z.shape[1])
     loss_and_output_delta(Y, P, np.empty((0, 0)), sw, LOSS_CODES[loss], ACTIVATION_CODES[out],
-                          hd, delta)
+                          hd, delta, gb)
     h = 1e-6
     fd = np.empty_like(Z)
     for idx in np.ndindex(*Z.shape):
@@ -614,6 +647,69 @@ def test_network_forward_backward_matches_numpy(hidden, out, dtype, tol):
     pred = kernel_predict(theta, NET, 0, hidden, out, deep, wide, X.shape[0], X.shape[0])
     assert pred.dtype == dtype
     assert _rel_err(pred, As[-1]) < tol
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("n_wide", [0, 3])
+def test_backward_with_and_without_transposed_weights(n_wide, dtype, tol):
+    # backward_pass copies small W_l transposed before delta @ W.T (a plain product
+    # is faster in OpenBLAS); without the scratch it uses W.T directly.  Both must
+    # give the reference gradient.
+    X, Xw, theta, Y, sw, loss = _net_case(dtype, n_wide=n_wide)
+    deep, wide = _blocks(X, Xw, False, dtype)
+    layout = make_layout(NET, n_wide)
+    assert _Workspace(layout, 4, deep, wide, "tanh", dtype).wtbuf.size == 64 * 32
+    ref_value, ref_grad = ref_objective_grad(theta, NET, n_wide, "tanh", "softmax", loss, 1.0,
+                                             X, Xw, Y, sw, 0.1)
+    for transpose in (True, False):
+        value, grad = kernel_loss_grad(theta, NET, n_wide, "tanh", "softmax", loss, 1.0, deep,
+                                       wide, Y, sw, 0.1, transpose=transpose)
+        assert _rel_err(grad, ref_grad) < tol, transpose
+        assert value == pytest.approx(ref_value, rel=tol)
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_transpose_into(dtype):
+    W = np.arange(12, dtype=dtype).reshape(3, 4) - 5.5
+    out = np.full((4, 3), np.nan, dtype=dtype)
+    transpose_into(W, out)
+    np.testing.assert_array_equal(out, W.T)
+
+
+@pytest.mark.nojit
+def test_transpose_workspace_size():
+    # only the rows fed by the previous layer, only for layers >= 1, only small W
+    assert transpose_workspace_size(make_layout([8, 50, 50, 50, 1], 0), 8) == 50 * 50
+    assert transpose_workspace_size(make_layout([4, 3, 2], 5), 8) == 3 * 2
+    # a 300 x 100 float32 W (120 KB) is not copied; its 100 x 10 successor is
+    assert transpose_workspace_size(make_layout([784, 300, 100, 10], 0), 4) == 100 * 10
+    assert transpose_workspace_size(make_layout([5, 2], 0), 8) == 0
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sum_squares(dtype):
+    x = np.random.RandomState(11).normal(size=1003).astype(dtype)
+    ref = float(np.sum(x[:997].astype(np.float64) ** 2))
+    got = sum_squares(x, 997)
+    assert isinstance(got, float)
+    assert got == pytest.approx(ref, rel=1e-12 if dtype == np.float64 else 1e-5)
+
+
+@pytest.mark.nojit
+def test_predict_forward_more_rows_than_a_chunk():
+    # predict_forward caps its chunks at PREDICT_ROWS rows whatever chunk it is given
+    units = [4, 6, 2]
+    n = 2 * PREDICT_ROWS + 3
+    rng = np.random.RandomState(12)
+    X = rng.normal(size=(n, units[0]))
+    theta = rng.normal(scale=0.5, size=n_params(make_layout(units, 0)))
+    deep, wide = _blocks(X, None, False, np.float64)
+    _, As = ref_forward(theta, units, 0, "relu", "softmax", X, None)
+    pred = kernel_predict(theta, units, 0, "relu", "softmax", deep, wide, n, 4096)
+    assert _rel_err(pred, As[-1]) < 1e-13
 
 
 @pytest.mark.nojit

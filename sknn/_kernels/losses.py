@@ -112,25 +112,38 @@ def loss_value(Y, Yhat, sw, loss, huber_delta):
 
 
 @jit(nogil=True)
-def loss_and_output_delta(Y, Yhat, Zpre, sw, loss, out_code, huber_delta, delta):
+def loss_and_output_delta(Y, Yhat, Zpre, sw, loss, out_code, huber_delta, delta, gb):
     """Fill ``delta`` with sw[i] * dL/dZ of the output layer; return the weighted loss.
 
-    ``Y``, ``sw`` and ``delta`` have at least ``Yhat.shape[0]`` rows (the batch is a
-    prefix of the workspaces).  ``Zpre`` is the output pre-activation, only read
-    for activations whose derivative needs it.
+    ``gb`` receives the output layer's bias gradient, the column sums of ``delta``
+    (rows summed in order).  ``Y``, ``sw`` and ``delta`` have at least
+    ``Yhat.shape[0]`` rows (the batch is a prefix of the workspaces).  ``Zpre``
+    is the output pre-activation, only read for activations whose derivative
+    needs it.  The canonical pairs compute loss, delta and bias gradient in one
+    pass over the outputs.
     """
     n, m = Yhat.shape
-    total = loss_value(Y, Yhat, sw, loss, huber_delta)
     eps = np.finfo(Yhat.dtype).eps
     if is_canonical(loss, out_code):
+        for j in range(m):
+            gb[j] = 0
+        total = 0.0
         for i in range(n):
             w = sw[i]
+            row = 0.0
             for j in range(m):
-                delta[i, j] = w * (Yhat[i, j] - Y[i, j])
+                y = Y[i, j]
+                p = Yhat[i, j]
+                row += pointwise_loss(y, p, loss, huber_delta, eps)
+                d = w * (p - y)
+                delta[i, j] = d
+                gb[j] += d
+            total += w * row
         return total
+    total = loss_value(Y, Yhat, sw, loss, huber_delta)
     for i in range(n):
         w = sw[i]
         for j in range(m):
             delta[i, j] = w * pointwise_loss_grad(Y[i, j], Yhat[i, j], loss, huber_delta, eps)
-    activation_grad(Yhat, Zpre, delta[:n], out_code)
+    activation_grad(Yhat, Zpre, delta[:n], out_code, gb)
     return total

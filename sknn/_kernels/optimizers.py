@@ -4,10 +4,12 @@ The pass also finishes the gradient as scikit-learn defines it:
 ``g = (raw + alpha * W) / sw_sum`` for coefficients and ``raw / sw_sum`` for
 intercepts (``theta[:n_coef]`` are the coefficients), and returns the sum of the
 squared coefficients *before* the update, i.e. of the weights the batch's loss
-was computed with, so the L2 term costs no extra pass.
+was computed with (one vectorised BLAS dot, ``sum_squares``).
 """
 
 import math
+
+import numpy as np
 
 from .._numba import jit
 
@@ -24,25 +26,16 @@ def adam_step_size(learning_rate, beta_1, beta_2, t):
 
 @jit(nogil=True)
 def sum_squares(x, n):
-    """sum(x[:n] ** 2), accumulated in float64.
+    """sum(x[:n] ** 2), as BLAS's dot product (float64 for float64, float32 for float32).
 
-    Eight running sums instead of one: a single strict sum is a chain of dependent
-    additions that keeps the loop scalar (the compiler may not reorder it).
+    A strict scalar sum is a chain of dependent additions the compiler may not
+    reorder, so it stays scalar: eight hand-unrolled float64 running sums took
+    75 us for 266k float32 coefficients, ~3% of a (300, 100) batch of 200.  BLAS's
+    dot is vectorised and, like scikit-learn's ``np.dot(s, s)`` penalty,
+    accumulates in the model's dtype.  It only feeds the reported loss.
     """
-    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
-    end8 = n - n % 8
-    for i in range(0, end8, 8):
-        s0 += x[i] * x[i]
-        s1 += x[i + 1] * x[i + 1]
-        s2 += x[i + 2] * x[i + 2]
-        s3 += x[i + 3] * x[i + 3]
-        s4 += x[i + 4] * x[i + 4]
-        s5 += x[i + 5] * x[i + 5]
-        s6 += x[i + 6] * x[i + 6]
-        s7 += x[i + 7] * x[i + 7]
-    for i in range(end8, n):
-        s0 += x[i] * x[i]
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    v = x[:n]
+    return float(np.dot(v, v))
 
 
 @jit(nogil=True)
@@ -58,6 +51,10 @@ def optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, learning_ra
     vectorise; Adam also splits coefficients from intercepts to drop the
     per-element branch.  On a (300, 100) MLP this made the step ~3-5x faster than
     one fused scalar loop.
+
+    Adam's loop is bound by the floating-point divider (``sqrt`` and ``/`` share
+    it), so the gradient is scaled by ``1 / sw_sum`` computed once instead of a
+    division per element (it may differ from ``g / sw_sum`` in the last bit).
     """
     dt = theta.dtype.type
     a = dt(alpha)
@@ -71,15 +68,16 @@ def optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, learning_ra
         c1 = dt(1.0 - beta_1)
         c2 = dt(1.0 - beta_2)
         eps = dt(epsilon)
+        inv_s = dt(1.0 / sw_sum)
         for i in range(n_coef):
-            g = (grad[i] + a * theta[i]) / s
+            g = (grad[i] + a * theta[i]) * inv_s
             mi = b1 * m[i] + c1 * g
             vi = b2 * v[i] + c2 * (g * g)
             m[i] = mi
             v[i] = vi
             theta[i] = theta[i] + (-lr * mi) / (math.sqrt(vi) + eps)
         for i in range(n_coef, n):
-            g = grad[i] / s
+            g = grad[i] * inv_s
             mi = b1 * m[i] + c1 * g
             vi = b2 * v[i] + c2 * (g * g)
             m[i] = mi
