@@ -33,6 +33,8 @@ __all__ = [
     "interleaved",
     "median",
     "peak_traced_memory",
+    "peak_rss_delta",
+    "background_load",
     "format_table",
     "machine_info",
     "parse_list",
@@ -114,6 +116,91 @@ def peak_traced_memory(fn):
     finally:
         tracemalloc.stop()
     return peak
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_rss_delta(fn, timeout=600):
+    """Peak resident memory ``fn()`` adds, in bytes, measured in a forked child.
+
+    Unlike :func:`peak_traced_memory` this sees every allocation (numba's runtime,
+    PyTorch's allocator, BLAS buffers).  The child resets its high-water mark
+    (``/proc/self/clear_refs``), runs ``fn`` and reports ``VmHWM - VmRSS`` at
+    start.  Returns NaN where fork or /proc are unavailable.
+    """
+    if not hasattr(os, "fork") or not os.path.exists("/proc/self/clear_refs"):
+        return float("nan")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(r)
+            gc.collect()
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            base = _status_kib("VmRSS")
+            fn()
+            peak = _status_kib("VmHWM")
+            os.write(w, str((peak - base) * 1024).encode())
+        except BaseException:  # noqa: BLE001 - report failure as NaN
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    import select
+    import signal
+
+    with os.fdopen(r) as f:
+        ready, _, _ = select.select([f], [], [], timeout)
+        out = f.read() if ready else ""
+    if not ready:  # e.g. an OpenMP runtime that does not survive fork
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return float(out) if out else float("nan")
+
+
+def _spin(stop):
+    x = 0
+    while not stop.is_set():
+        for _ in range(100000):
+            x += 1
+
+
+@contextlib.contextmanager
+def background_load(enabled=True):
+    """Run a process spinning on one core (pinned to the last CPU) meanwhile.
+
+    This is "another job holds a core": BLAS threads that wait for each other
+    stall when one of them is descheduled.
+    """
+    if not enabled:
+        yield None
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    proc = ctx.Process(target=_spin, args=(stop,), daemon=True)
+    proc.start()
+    try:
+        if hasattr(os, "sched_setaffinity"):
+            cpus = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(proc.pid, {cpus[-1]})
+        time.sleep(0.2)
+        yield proc.pid
+    finally:
+        stop.set()
+        proc.join(5)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(5)
 
 
 def format_table(headers, rows):

@@ -3,15 +3,19 @@
 Workloads: 200000 x 100 dense float64 (binary and 10 classes) and a sparse
 text-like CSR matrix. Repeats alternate between the two libraries; the median
 is reported, under ``threadpool_limits(1)``. Run:
-``.venv/bin/python benchmarks/bench_perceptron.py [--repeats N]``.
+``.venv/bin/python benchmarks/bench_perceptron.py [--repeats N]``.  The dense
+10-class workload also runs as part of ``bench_mlp.py`` (``make bench``).
 """
 
 import os
 import pathlib
+import sys
 
-os.environ.setdefault(
-    "NUMBA_CACHE_DIR", str(pathlib.Path(__file__).resolve().parents[1] / ".numba_cache" / "bench")
-)
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _common import numba_cache_dir  # noqa: E402
+
+# Keyed by a hash of sknn's sources (a stale cache would hide kernel edits).
+os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("perceptron"))
 
 import argparse  # noqa: E402
 import time  # noqa: E402
