@@ -217,10 +217,6 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return deep, wide
 
     def _fit_transaction(self, X, y, sample_weight, incremental, validation_data):
-        if incremental and "_theta" in self.__dict__:
-            # scikit-learn's _fit_context skips this for partial_fit on a fitted
-            # model; set_params(batch_size=0) would then be clipped or KeyError.
-            self._validate_params()
         hidden = self._hidden_sizes()
         first_pass = "_theta" not in self.__dict__ or (not self.warm_start and not incremental)
         if incremental and self.early_stopping:
@@ -340,7 +336,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
         # A read-only theta (memory-mapped pickle) would compile its own kernel
         # specialization; a copy of the parameters is cheap next to that.
-        theta = self._theta if self._theta.flags.writeable else self._theta.copy()
+        theta = _writable(self._theta)
         chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
         # unlimited OpenBLAS collapsed predict when another job held a core).

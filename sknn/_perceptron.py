@@ -16,7 +16,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import Interval, StrOptions, _fit_context, check_sample_weight
+from ._compat import Interval, StrOptions, check_sample_weight, fit_context
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
 from ._validation import validate_data
@@ -255,7 +255,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fitting
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     @_restore_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the perceptron with the online perceptron learning rule.
@@ -308,7 +308,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             max_iter=self.max_iter, incremental=False, warn_convergence=True,
         )  # fmt: skip
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     @_restore_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Perform one epoch of the perceptron rule on the given samples.
@@ -340,10 +340,6 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         first = not hasattr(self, "classes_")
-        if not first:
-            # scikit-learn's _fit_context skips this for partial_fit on a fitted
-            # model; an invalid set_params(eta0=-1) would then train silently.
-            self._validate_params()
         if first:
             if self.early_stopping:
                 raise ValueError("early_stopping should be False with partial_fit")

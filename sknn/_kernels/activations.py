@@ -1,9 +1,10 @@
 """Activation functions and their derivatives, selected by an int code.
 
-Forward functions work in place on a 2-D array and add the bias in the same pass.  Derivatives are computed from
-the activation *output* (``A = f(Z)``) wherever that is possible, so training
-does not need to keep pre-activations; only GELU needs ``Z`` (it is not
-monotonic), and for it the forward pass stores the pre-activation.
+Forward functions work in place on a 2-D array and add the bias in the same
+pass.  Derivatives are computed from the activation *output* (``A = f(Z)``)
+wherever that is possible, so training does not need to keep pre-activations;
+only GELU needs ``Z`` (it is not monotonic), and for it the forward pass stores
+the pre-activation.
 """
 
 import math

@@ -9,9 +9,9 @@ import numpy as np
 
 from .._numba import jit
 from .losses import loss_and_output_delta, loss_value
-from .network import (backward_pass, forward_pass, gather_rows, intercept_view, l2_sum,
-                      unit_offsets, unit_view)
-from .optimizers import optimizer_step
+from .network import (backward_pass, forward_pass, gather_rows, intercept_view, unit_offsets,
+                      unit_view)
+from .optimizers import optimizer_step, sum_squares
 
 
 @jit(nogil=True)
@@ -128,7 +128,7 @@ def loss_grad(theta, grad, layout, n_wide, hidden_code, out_code, loss_code, hub
             grad[i] = (grad[i] + a * theta[i]) / s
         else:
             grad[i] = grad[i] / s
-    return (total + 0.5 * alpha * l2_sum(theta, layout)) / sw_sum
+    return (total + 0.5 * alpha * sum_squares(theta, n_coef)) / sw_sum
 
 
 #: Rows per predict chunk.  Small enough that a chunk's activations stay in L2

@@ -187,13 +187,3 @@ def backward_pass(theta, layout, n_wide, hidden_code, deep, wide, rows,
             activation_grad(unit_view(acts, offs, layout, l - 1, nb),
                             unit_view(zpre, offs, layout, l - 1, nb), D_prev, hidden_code,
                             intercept_view(grad, layout, l - 1))
-
-
-@jit(nogil=True)
-def l2_sum(theta, layout):
-    """Sum of squared coefficients (intercepts excluded), as scikit-learn's penalty."""
-    n_coef = layout[0, 3]  # intercepts start right after all W
-    s = 0.0
-    for i in range(n_coef):
-        s += theta[i] * theta[i]
-    return s

@@ -32,7 +32,8 @@ def sum_squares(x, n):
     reorder, so it stays scalar: eight hand-unrolled float64 running sums took
     75 us for 266k float32 coefficients, ~3% of a (300, 100) batch of 200.  BLAS's
     dot is vectorised and, like scikit-learn's ``np.dot(s, s)`` penalty,
-    accumulates in the model's dtype.  It only feeds the reported loss.
+    accumulates in the model's dtype.  It is the L2 penalty of both the reported
+    epoch loss and the L-BFGS objective (``loss_grad``).
     """
     v = x[:n]
     return float(np.dot(v, v))
