@@ -42,6 +42,7 @@ from ._layout import (
     n_params,
     pack,
 )
+from ._layers import LAYER_PARAMETER_CONSTRAINTS, layer_options
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for
@@ -86,6 +87,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         "wide_features": [None, StrOptions({"all"}), "array-like"],
         "deep_features": [None, "array-like"],
         "callbacks": [None, list, tuple],
+        **LAYER_PARAMETER_CONSTRAINTS,
     }
 
     @abstractmethod
