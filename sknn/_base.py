@@ -36,9 +36,14 @@ from ._kernels.optimizers import SOLVER_CODES
 from ._layout import (
     WEIGHT_INITS,
     coef_views,
+    fold_batch_norm,
+    gamma_views,
+    init_moving,
     init_theta,
     intercept_views,
     make_layout,
+    make_layouts,
+    moving_views,
     n_params,
     pack,
 )
@@ -90,40 +95,129 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         **LAYER_PARAMETER_CONSTRAINTS,
     }
 
+    # Optional parts of a fitted network (sknn/_layout.py); these class-level
+    # "absent" values also serve models pickled before the parts existed.
+    _aux_layout = np.empty((0, 4), dtype=np.int64)  # auxiliary output layer row
+    _gamma_off = -1  # start of batch normalization's gamma in theta; -1: none
+    _moving = np.empty(0)  # moving means, then moving variances (not trained)
+    _dropout_rates = np.empty(0)  # per hidden layer; empty: no dropout
+    _bn_epsilon = 0.0  # batch_norm_epsilon of the fit that built the network
+
     @abstractmethod
     def __init__(self):
         pass
 
     # ------------------------------------------------------------------ state
+    def _check_fitted_attr(self, name):
+        if "_theta" not in self.__dict__:
+            raise AttributeError(name)
+
+    def _has_extras(self):
+        """Whether theta holds more than scikit-learn's ``[W..., b...]``."""
+        return self._gamma_off >= 0 or self._aux_layout.shape[0] > 0
+
     @property
     def coefs_(self):
         """list of ndarray: weight matrices, views of the flat parameter buffer."""
-        if "_theta" not in self.__dict__:
-            raise AttributeError("coefs_")
+        self._check_fitted_attr("coefs_")
         return coef_views(self._theta, self._layout)
 
     @coefs_.setter
     def coefs_(self, coefs):
-        self._theta = pack(coefs, intercept_views(self._theta, self._layout), self._theta.dtype)
+        if not self._has_extras():
+            self._theta = pack(coefs, intercept_views(self._theta, self._layout),
+                               self._theta.dtype)
+            return
+        theta = self._theta.copy()
+        for view, value in zip(coef_views(theta, self._layout), coefs):
+            view[...] = value
+        self._theta = theta
 
     @property
     def intercepts_(self):
         """list of ndarray: bias vectors, views of the flat parameter buffer."""
-        if "_theta" not in self.__dict__:
-            raise AttributeError("intercepts_")
+        self._check_fitted_attr("intercepts_")
         return intercept_views(self._theta, self._layout)
 
     @intercepts_.setter
     def intercepts_(self, intercepts):
-        self._theta = pack(coef_views(self._theta, self._layout), intercepts, self._theta.dtype)
+        if not self._has_extras():
+            self._theta = pack(coef_views(self._theta, self._layout), intercepts,
+                               self._theta.dtype)
+            return
+        theta = self._theta.copy()
+        for view, value in zip(intercept_views(theta, self._layout), intercepts):
+            view[...] = value
+        self._theta = theta
+
+    @property
+    def batch_norm_gamma_(self):
+        """list of ndarray or None: per hidden layer, batch normalization's scale."""
+        self._check_fitted_attr("batch_norm_gamma_")
+        if self._gamma_off < 0:
+            return None
+        return gamma_views(self._theta, self._layout, self._gamma_off)
+
+    @property
+    def batch_norm_beta_(self):
+        """list of ndarray or None: per hidden layer, batch normalization's shift."""
+        self._check_fitted_attr("batch_norm_beta_")
+        if self._gamma_off < 0:
+            return None
+        return intercept_views(self._theta, self._layout)[:-1]
+
+    @property
+    def batch_norm_moving_mean_(self):
+        """list of ndarray or None: per hidden layer, the moving mean."""
+        self._check_fitted_attr("batch_norm_moving_mean_")
+        return moving_views(self._moving, self._layout)[0] if self._gamma_off >= 0 else None
+
+    @property
+    def batch_norm_moving_variance_(self):
+        """list of ndarray or None: per hidden layer, the moving variance."""
+        self._check_fitted_attr("batch_norm_moving_variance_")
+        return moving_views(self._moving, self._layout)[1] if self._gamma_off >= 0 else None
+
+    @property
+    def auxiliary_coef_(self):
+        """ndarray or None: weights of the auxiliary output layer."""
+        self._check_fitted_attr("auxiliary_coef_")
+        if not self._aux_layout.shape[0]:
+            return None
+        return coef_views(self._theta, self._aux_layout)[0]
+
+    @property
+    def auxiliary_intercept_(self):
+        """ndarray or None: bias of the auxiliary output layer."""
+        self._check_fitted_attr("auxiliary_intercept_")
+        if not self._aux_layout.shape[0]:
+            return None
+        return intercept_views(self._theta, self._aux_layout)[0]
+
+    def _prediction_params(self):
+        """``(coefs, intercepts)`` of the plain network predict evaluates.
+
+        Batch normalization folded in with the moving statistics (prediction
+        normalises each row by them alone); the auxiliary output left out.
+        """
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if self._gamma_off < 0:
+            return coefs, intercepts
+        means, variances = moving_views(self._moving, self._layout)
+        return fold_batch_norm(coefs, intercepts, self.batch_norm_gamma_, means, variances,
+                               self._bn_epsilon)
 
     def _get_weights(self):
-        """A copy of the flat parameter vector (for callbacks and tools)."""
-        return self._theta.copy()
+        """A copy of the model state training changes (for callbacks and tools):
+        the flat parameter vector, then any moving statistics."""
+        return np.concatenate([self._theta, self._moving.astype(self._theta.dtype)])
 
-    def _set_weights(self, theta):
-        """Overwrite the parameters in place (views handed out stay valid)."""
-        self._theta[...] = theta
+    def _set_weights(self, weights):
+        """Overwrite what ``_get_weights`` returned, in place (views stay valid)."""
+        n = self._theta.size
+        self._theta[...] = weights[:n]
+        if self._moving.size:
+            self._moving[...] = weights[n:]
 
     # ------------------------------------------------------------- hooks
     @abstractmethod
@@ -221,6 +315,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _fit_transaction(self, X, y, sample_weight, incremental, validation_data):
         hidden = self._hidden_sizes()
         first_pass = "_theta" not in self.__dict__ or (not self.warm_start and not incremental)
+        layers = layer_options(self, len(hidden))
+        if not first_pass:
+            self._check_same_layers(layers)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, y = validate_data(
@@ -259,11 +356,17 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             n_wide = 0 if wide is None else wide.size
             layer_units = [n_deep] + hidden + [Y.shape[1]]
             rng = check_random_state(self.random_state)
-            self._layout = make_layout(layer_units, n_wide)
+            self._layout, self._aux_layout, self._gamma_off = make_layouts(
+                layer_units, n_wide, Y.shape[1] if layers.aux_weight > 0 else 0,
+                layers.batch_norm)
+            self._bn_epsilon = layers.epsilon
+            self._moving = (init_moving(self._layout, dtype) if layers.batch_norm
+                            else np.empty(0, dtype=dtype))
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(layer_units)
             self.out_activation_ = self._output_activation()
-            self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype)
+            self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype,
+                                     self._aux_layout, self._gamma_off)
             self.n_iter_ = 0
             self.t_ = 0
             self.history_ = {"loss": [], "learning_rate": [], "epoch_time": []}
@@ -279,19 +382,35 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             # Train on a copy: the old buffer may be read-only (memory-mapped
             # pickle) and must survive a failed fit untouched.
             self._theta = self._theta.copy()
+            self._moving = self._moving.copy()  # moving averages continue from here
             self.history_ = {k: list(v) for k, v in self.history_.items()}
 
+        self._dropout_rates = layers.dropout  # the rates may change between warm starts
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, y, sw, val, rng, incremental, first_pass)
         else:
             self._fit_lbfgs(X, Y, sw, val)
-        if not np.isfinite(self._theta).all():
+        if not (np.isfinite(self._theta).all() and np.isfinite(self._moving).all()):
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed (scale X), or lower "
                 "learning_rate_init."
             )
         return self
+
+    def _check_same_layers(self, layers):
+        """warm_start / partial_fit continue the fitted network: same layer structure."""
+        fitted_bn = self._gamma_off >= 0
+        fitted_aux = self._aux_layout.shape[0] > 0
+        if layers.batch_norm != fitted_bn or (layers.aux_weight > 0) != fitted_aux:
+            name = ("batch_normalization" if layers.batch_norm != fitted_bn
+                    else "auxiliary_loss_weight")
+            raise ValueError(
+                f"{name} changes the network's layers, which warm_start and partial_fit "
+                "continue: the model was fitted with batch_normalization="
+                f"{fitted_bn} and {'an' if fitted_aux else 'no'} auxiliary output. Refit "
+                "with warm_start=False, or restore the parameter."
+            )
 
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
@@ -338,14 +457,18 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
         # A read-only theta (memory-mapped pickle) would compile its own kernel
         # specialization; a copy of the parameters is cheap next to that.
-        theta = _writable(self._theta)
+        theta, layout = _writable(self._theta), self._layout
+        if self._has_extras():  # the plain network predict evaluates (a new buffer)
+            coefs, intercepts = self._prediction_params()
+            theta = pack(coefs, intercepts, self._theta.dtype)
+            layout = make_layout(self._layer_units(), self._n_wide())
         chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
         # unlimited OpenBLAS collapsed predict when another job held a core).
         with blas_threads_for(self._layout, chunk):
             predict_forward(
                 theta,
-                self._layout,
+                layout,
                 self._n_wide(),
                 ACTIVATION_CODES[self.activation],
                 ACTIVATION_CODES[self.out_activation_],
@@ -366,6 +489,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
     def _n_wide(self):
         return 0 if self._wide_idx is None else int(self._wide_idx.size)
+
+    def _layer_units(self):
+        """``[n_deep_inputs, *hidden, n_outputs]`` of the fitted network."""
+        return [int(self._layout[0, 0])] + [int(u) for u in self._layout[:, 1]]
 
     # --------------------------------------------------------- objectives
     def _objective(self, raw, Y, sw):
