@@ -495,10 +495,18 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return [int(self._layout[0, 0])] + [int(u) for u in self._layout[:, 1]]
 
     # --------------------------------------------------------- objectives
-    def _objective(self, raw, Y, sw):
-        """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks."""
+    def _objective(self, raw, Y, sw, aux_raw=None):
+        """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks.
+
+        With an auxiliary output (its predictions ``aux_raw``) the loss is
+        ``(1 - w) * main + w * aux``, as in training.
+        """
         sw_sum = float(sw.sum())
-        value = loss_value(Y, raw, sw, LOSS_CODES[self._loss_name()], self._huber_delta())
+        code, delta = LOSS_CODES[self._loss_name()], self._huber_delta()
+        value = loss_value(Y, raw, sw, code, delta)
+        if aux_raw is not None:
+            w = float(self.auxiliary_loss_weight)
+            value = (1.0 - w) * value + w * loss_value(Y, aux_raw, sw, code, delta)
         W = self._theta[: self._layout[0, 3]]
         return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
 
@@ -506,7 +514,38 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         raw = self._raw_output(val.X)
         if not np.isfinite(raw).all():
             return np.inf, np.nan
-        return self._objective(raw, val.Y, val.sw), self._score_predictions(val.y, raw, val.sw)
+        aux_raw = self._aux_output(val.X) if self._aux_layout.shape[0] else None
+        return (self._objective(raw, val.Y, val.sw, aux_raw),
+                self._score_predictions(val.y, raw, val.sw))
+
+    def _aux_output(self, X):
+        """The auxiliary head's output for validated X: the deep stack and that head,
+        run by the predict kernel as a plain network."""
+        coefs, intercepts = self._prediction_params()
+        theta = pack(coefs[:-1] + [self.auxiliary_coef_],
+                     intercepts[:-1] + [self.auxiliary_intercept_], self._theta.dtype)
+        units = self._layer_units()
+        layout = make_layout(units, 0)
+        deep, _ = self._input_blocks(X)
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
+        with blas_threads_for(layout, PREDICT_ROWS):
+            predict_forward(theta, layout, 0, ACTIVATION_CODES[self.activation],
+                            ACTIVATION_CODES[self.out_activation_], deep, _block(None, theta.dtype),
+                            out, max(1, min(X.shape[0], PREDICT_ROWS)))
+        return out
+
+    def _workspace(self, rows, deep, wide):
+        return _Workspace(self._layout, rows, deep, wide, self.activation, self._theta.dtype,
+                          self._aux_layout, self._gamma_off, self._dropout_rates.size > 0)
+
+    def _stages(self, ws, update_moving):
+        """The layer-stage tuples ``(lay, lws)`` the kernels take (network.py)."""
+        dtype = self._theta.dtype
+        lay = (self._dropout_rates.astype(np.float64), int(self._gamma_off),
+               float(self._bn_epsilon), float(self.batch_norm_momentum),
+               self._moving if update_moving else np.empty(0, dtype=dtype),
+               self._aux_layout, float(self.auxiliary_loss_weight))
+        return lay, ws.stages
 
     # ---------------------------------------------------------- stochastic
     def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental, first_pass):
@@ -555,7 +594,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         if val is not None:
             self.history_.setdefault("val_loss", [])
             self.history_.setdefault("val_score", [])
-        best_theta = self._theta.copy() if early_stopping else None
+        best_weights = self._get_weights() if early_stopping else None
 
         n_samples = X_train.shape[0]
         sample_idx = np.arange(n_samples, dtype=np.int64)
@@ -570,7 +609,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         deep, wide = self._input_blocks(X_train)
-        ws = _Workspace(self._layout, batch_size, deep, wide, self.activation, self._theta.dtype)
+        ws = self._workspace(batch_size, deep, wide)
+        lay, lws = self._stages(ws, update_moving=True)
+        dropout = self._dropout_rates.size > 0
         hidden_code = ACTIVATION_CODES[self.activation]
         out_code = ACTIVATION_CODES[self.out_activation_]
         loss_code = LOSS_CODES[self._loss_name()]
@@ -586,8 +627,12 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
                         # not depend on the contents) without its two n-row temporaries.
                         rng.shuffle(sample_idx)
+                    # this epoch's dropout masks, from random_state (drawn only with
+                    # dropout: the default keeps scikit-learn's random stream)
+                    seed = int(rng.randint(np.iinfo(np.int32).max)) if dropout else 0
                     lr = opt["learning_rate"]
                     start = time.perf_counter()
+                    ws.aux_loss[0] = 0.0
                     accumulated, opt["t"] = train_epoch(
                         self._theta, ws.grad, opt["m"], opt["v"], self._layout, n_wide,
                         hidden_code, out_code, loss_code, self._huber_delta(), deep, wide,
@@ -595,7 +640,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         solver_code, lr, float(self.momentum), bool(self.nesterovs_momentum),
                         float(self.beta_1), float(self.beta_2), float(self.epsilon), opt["t"],
                         ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
-                        ws.wide_tmp, ws.wtbuf,
+                        ws.wide_tmp, ws.wtbuf, lay, lws, seed, ws.aux_loss,
                     )
                     self.n_iter_ += 1
                     self.loss_ = accumulated / n_samples
@@ -603,7 +648,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     self.loss_curve_.append(self.loss_)
                     # The last batch's update can overflow the weights while the
                     # epoch's loss (taken before each update) is still finite.
-                    if not np.isfinite(self.loss_) or not np.isfinite(self._theta).all():
+                    if not (np.isfinite(self.loss_) and np.isfinite(self._theta).all()
+                            and np.isfinite(self._moving).all()):
                         what = (f"training loss became {self.loss_}" if not np.isfinite(self.loss_)
                                 else "weights became non-finite")
                         raise ValueError(
@@ -612,6 +658,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                             "(e.g. StandardScaler)."
                         )
                     logs = {"loss": self.loss_, "learning_rate": lr}
+                    if self._aux_layout.shape[0]:
+                        logs["aux_loss"] = float(ws.aux_loss[0]) / n_samples
                     if val is not None:
                         logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
                     logs["epoch_time"] = time.perf_counter() - start
@@ -619,7 +667,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     stop_requested = self._callbacks_epoch_end(callbacks, logs)
 
                     if self._update_no_improvement_count(early_stopping, logs):
-                        best_theta = self._theta.copy()
+                        best_weights = self._get_weights()
                     if self.solver == "sgd" and self.learning_rate == "invscaling":
                         opt["learning_rate"] = self.learning_rate_init / (self.t_ + 1) ** self.power_t
                     if self._no_improvement_count > self.n_iter_no_change:
@@ -637,7 +685,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             except KeyboardInterrupt:
                 warnings.warn("Training interrupted by user.")
         if early_stopping:
-            self._theta = best_theta
+            self._set_weights(best_weights)
         self._callbacks_end(callbacks)
 
     def _record_epoch(self, logs, verbose=True):
@@ -700,8 +748,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     # --------------------------------------------------------------- lbfgs
     def _fit_lbfgs(self, X, Y, sw, val):
         deep, wide = self._input_blocks(X)
-        chunk = max(1, min(X.shape[0], _CHUNK_ROWS))
-        ws = _Workspace(self._layout, chunk, deep, wide, self.activation, self._theta.dtype)
+        # batch normalization's batch is the whole training set: one chunk
+        chunk = X.shape[0] if self._gamma_off >= 0 else max(1, min(X.shape[0], _CHUNK_ROWS))
+        ws = self._workspace(chunk, deep, wide)
+        lay, lws = self._stages(ws, update_moving=False)
         gchunk = np.empty_like(ws.grad) if X.shape[0] > chunk else ws.grad
         sw_sum = float(sw.sum())
         args = (
@@ -709,7 +759,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             ACTIVATION_CODES[self.out_activation_], LOSS_CODES[self._loss_name()],
             self._huber_delta(), deep, wide, Y, sw, sw_sum, float(self.alpha), chunk,
             ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-            gchunk, ws.wtbuf,
+            gchunk, ws.wtbuf, lay, lws, ws.aux_loss,
         )
         theta = self._theta
 
@@ -717,6 +767,15 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = x
             value = loss_grad(theta, ws.grad, *args)
             return value, ws.grad.astype(np.float64)
+
+        def at_accepted():
+            """Evaluate at ``theta``: auxiliary loss, and batch normalization's
+            statistics of the whole training set become the moving ones."""
+            loss_grad(theta, ws.grad, *args)
+            if self._gamma_off >= 0:
+                half = self._moving.size // 2
+                self._moving[:half] = ws.stages[1][:half]
+                self._moving[half:] = ws.stages[1][half: 2 * half]
 
         callbacks = self._callbacks_begin(False)
         if val is not None:
@@ -733,6 +792,11 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = intermediate_result.x
             accepted[...] = theta
             logs = {"loss": float(intermediate_result.fun), "learning_rate": None}
+            if self._has_extras():
+                # the last evaluation may have been a line-search trial point
+                at_accepted()
+                if self._aux_layout.shape[0]:
+                    logs["aux_loss"] = float(ws.aux_loss[0])
             if val is not None:
                 logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
             now = time.perf_counter()
@@ -769,6 +833,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = accepted
             self.n_iter_ = len(self.history_["loss"]) - n_before
             self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
+        if self._gamma_off >= 0:
+            at_accepted()
         self._callbacks_end(callbacks)
 
     # ----------------------------------------------------------- callbacks
@@ -829,12 +895,19 @@ class _Validation:
 
 
 class _Workspace:
-    """Buffers for one fit, sized for ``rows`` rows per batch; reused every batch."""
+    """Buffers for one fit, sized for ``rows`` rows per batch; reused every batch.
 
-    def __init__(self, layout, rows, deep, wide, activation, dtype):
+    ``aux``, ``gamma_off`` and ``dropout`` describe the layer stages (unused
+    stages get empty buffers); ``stages`` is the buffer tuple ``lws`` of
+    ``sknn._kernels.network``.
+    """
+
+    def __init__(self, layout, rows, deep, wide, activation, dtype, aux=None, gamma_off=-1,
+                 dropout=False):
         units = int(layout[:, 1].sum())
         n_out = int(layout[-1, 1])
-        self.grad = np.empty(n_params(layout), dtype=dtype)
+        aux = np.empty((0, 4), dtype=np.int64) if aux is None else aux
+        self.grad = np.empty(n_params(layout, aux, gamma_off), dtype=dtype)
         self.acts = np.empty(rows * units, dtype=dtype)
         self.deltas = np.empty(rows * units, dtype=dtype)
         gelu = ACTIVATION_CODES[activation] == GELU
@@ -847,6 +920,20 @@ class _Workspace:
         # W.T scratch for backward_pass's delta @ W.T on small layers
         self.wtbuf = np.empty(transpose_workspace_size(layout, np.dtype(dtype).itemsize),
                               dtype=dtype)
+        hidden = int(layout[:-1, 1].sum())
+        bn = gamma_off >= 0
+        n_aux = int(aux[0, 1]) if aux.shape[0] else 0
+        last_hidden = int(layout[-2, 1]) if n_aux else 0
+        self.stages = (
+            np.empty(rows * hidden if bn else 0, dtype=dtype),  # xhat
+            np.empty(3 * hidden if bn else 0),  # batch mean, variance, 1/std (float64)
+            np.empty(rows * hidden if dropout else 0, dtype=dtype),  # mask
+            np.empty(rows * hidden if dropout else 0, dtype=dtype),  # dropped activations
+            np.empty(rows * n_aux, dtype=dtype),  # auxiliary output
+            np.empty(rows * n_aux, dtype=dtype),  # its delta
+            np.empty(rows * last_hidden, dtype=dtype),  # its delta times W_aux.T
+        )
+        self.aux_loss = np.zeros(1)
 
 
 def _dense_width(block):

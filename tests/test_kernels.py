@@ -266,6 +266,13 @@ def _blocks(Xd, Xw, sparse, dtype):
     return _block(Xd, dtype), _block(Xw, dtype)
 
 
+def no_stages(ws):
+    """``(lay, lws)`` of a network without dropout, batch norm or auxiliary output."""
+    lay = (np.empty(0), -1, 0.0, 0.0, np.empty(0, dtype=ws.grad.dtype),
+           np.empty((0, 4), dtype=np.int64), 0.0)
+    return lay, ws.stages
+
+
 def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y, sw, alpha,
                      chunk=None, transpose=True):
     """``loss_grad`` with fresh workspaces; ``transpose=False`` gives it no ``W.T``
@@ -280,7 +287,8 @@ def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y,
     h, o = _acodes(hidden, out)
     value = loss_grad(theta, ws.grad, layout, n_wide, h, o, LOSS_CODES[loss], hd, deep, wide,
                       Y, sw, float(sw.sum()), float(alpha), chunk, ws.acts, ws.zpre, ws.deltas,
-                      ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp, gchunk, wtbuf)
+                      ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp, gchunk, wtbuf,
+                      *no_stages(ws), ws.aux_loss)
     return value, ws.grad.copy()
 
 
@@ -302,7 +310,7 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
                            float(alpha), {"sgd": SGD, "adam": ADAM}[solver], lr, momentum,
                            nesterov, beta_1, beta_2, epsilon, opt["t"], ws.acts, ws.zpre,
                            ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-                           ws.wtbuf)
+                           ws.wtbuf, *no_stages(ws), 0, ws.aux_loss)
     opt["t"] = t
     return total
 

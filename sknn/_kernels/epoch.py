@@ -9,8 +9,9 @@ import numpy as np
 
 from .._numba import jit
 from .losses import loss_and_output_delta, loss_value
-from .network import (backward_pass, forward_pass, gather_rows, intercept_view, unit_offsets,
-                      unit_view)
+from .layers import seed_generator
+from .network import (aux_view, backward_pass, forward_pass, gather_rows, intercept_view,
+                      unit_offsets, unit_view)
 from .optimizers import optimizer_step, sum_squares
 
 
@@ -39,22 +40,69 @@ def gather_targets(Y, sw, rows, ybuf, swbuf):
 
 
 @jit(nogil=True)
+def scale_delta(D, gb, c):
+    """D *= c and gb *= c: a head's share of a weighted sum of losses."""
+    dt = D.dtype.type
+    k = dt(c)
+    n, m = D.shape
+    for i in range(n):
+        for j in range(m):
+            D[i, j] *= k
+    for j in range(m):
+        gb[j] *= k
+
+
+@jit(nogil=True)
+def output_deltas(layout, out_code, loss_code, huber_delta, yb, yhat, swb, zpre, deltas,
+                  offs, grad, lay, lws):
+    """Loss and output deltas of the batch: main head, and the auxiliary one if any.
+
+    Returns ``(objective, aux)``: the weighted loss ``(1 - w) * main + w * aux``
+    (just ``main`` without an auxiliary output) and the auxiliary head's own
+    weighted loss (0 without one).
+    """
+    nb = yhat.shape[0]
+    L = layout.shape[0]
+    wloss = loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
+                                  swb, loss_code, out_code, huber_delta,
+                                  unit_view(deltas, offs, layout, L - 1, nb),
+                                  intercept_view(grad, layout, L - 1))
+    aux, w = lay[5], lay[6]
+    if aux.shape[0] == 0:
+        return wloss, 0.0
+    n_out = aux[0, 1]
+    ya = aux_view(lws[4], nb, n_out)
+    Da = aux_view(lws[5], nb, n_out)
+    gba = intercept_view(grad, aux, 0)
+    aloss = loss_and_output_delta(yb, ya, ya, swb, loss_code, out_code, huber_delta, Da, gba)
+    scale_delta(unit_view(deltas, offs, layout, L - 1, nb), intercept_view(grad, layout, L - 1),
+                1.0 - w)
+    scale_delta(Da, gba, w)
+    return (1.0 - w) * wloss + w * aloss, aloss
+
+
+@jit(nogil=True)
 def train_epoch(theta, grad, m, v, layout, n_wide, hidden_code, out_code, loss_code,
                 huber_delta, deep, wide, Y, sw, perm, batch_size, alpha, solver,
                 learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, adam_t,
-                acts, zpre, deltas, xbuf, wbuf, ybuf, swbuf, wide_tmp, wtbuf):
+                acts, zpre, deltas, xbuf, wbuf, ybuf, swbuf, wide_tmp, wtbuf,
+                lay, lws, seed, aux_loss):
     """Run one epoch of mini-batch updates over the rows in ``perm``.
 
     Returns ``(accumulated_loss, adam_t)`` where the loss is scikit-learn's
     sum over batches of ``batch_loss * batch_rows`` (the caller divides by the
     number of rows).  A batch whose weights sum to zero carries no information
-    and is skipped, as if its rows had been dropped.
+    and is skipped, as if its rows had been dropped.  ``lay``/``lws`` are the
+    layer stages (network.py); ``seed`` seeds the dropout masks of this epoch;
+    ``aux_loss[0]`` accumulates the auxiliary head's loss as the main one is.
     """
     n = perm.shape[0]
     n_coef = layout[0, 3]
     L = layout.shape[0]
     n_out = layout[L - 1, 1]
     offs = unit_offsets(layout, batch_size)
+    if lay[0].shape[0] > 0:
+        seed_generator(seed)
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -67,13 +115,12 @@ def train_epoch(theta, grad, m, v, layout, n_wide, hidden_code, out_code, loss_c
         wide_b = batch_block(wide, rows, wbuf, nb)
         wt = wide_tmp[: nb * n_out].reshape((nb, n_out))
         yhat = forward_pass(theta, layout, n_wide, hidden_code, out_code, deep_b, wide_b,
-                            rows, acts, zpre, offs, wt)
-        wloss = loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
-                                      swb, loss_code, out_code, huber_delta,
-                                      unit_view(deltas, offs, layout, L - 1, nb),
-                                      intercept_view(grad, layout, L - 1))
+                            rows, acts, zpre, offs, wt, swb, lay, lws)
+        wloss, aloss = output_deltas(layout, out_code, loss_code, huber_delta, yb, yhat, swb,
+                                     zpre, deltas, offs, grad, lay, lws)
+        aux_loss[0] += aloss / sw_sum * nb
         backward_pass(theta, layout, n_wide, hidden_code, deep_b, wide_b, rows, acts, zpre,
-                      deltas, offs, grad, wtbuf)
+                      deltas, offs, grad, wtbuf, swb, lay, lws)
         adam_t += 1
         sumsq = optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver,
                                learning_rate, momentum, nesterov, beta_1, beta_2,
@@ -85,12 +132,16 @@ def train_epoch(theta, grad, m, v, layout, n_wide, hidden_code, out_code, loss_c
 @jit(nogil=True)
 def loss_grad(theta, grad, layout, n_wide, hidden_code, out_code, loss_code, huber_delta,
               deep, wide, Y, sw, sw_sum, alpha, chunk,
-              acts, zpre, deltas, xbuf, wbuf, ybuf, swbuf, wide_tmp, gchunk, wtbuf):
+              acts, zpre, deltas, xbuf, wbuf, ybuf, swbuf, wide_tmp, gchunk, wtbuf,
+              lay, lws, aux_loss):
     """Full-batch objective and its gradient (into ``grad``), for L-BFGS.
 
     Rows are processed in chunks of ``chunk`` to bound memory; the result is
     scikit-learn's ``(sum sw*loss + alpha/2 ||W||^2) / sw_sum`` and its gradient.
+    Batch normalization needs the whole set in one chunk (its statistics are the
+    batch's).  ``aux_loss[0]`` receives the auxiliary head's weighted mean loss.
     """
+    aux_loss[0] = 0.0
     n = Y.shape[0]
     n_coef = layout[0, 3]
     n_out = layout[layout.shape[0] - 1, 1]
@@ -108,14 +159,14 @@ def loss_grad(theta, grad, layout, n_wide, hidden_code, out_code, loss_code, hub
         wide_b = batch_block(wide, rows, wbuf, nb)
         wt = wide_tmp[: nb * n_out].reshape((nb, n_out))
         yhat = forward_pass(theta, layout, n_wide, hidden_code, out_code, deep_b, wide_b,
-                            rows, acts, zpre, offs, wt)
+                            rows, acts, zpre, offs, wt, swb, lay, lws)
         target = grad if first else gchunk
-        total += loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
-                                       swb, loss_code, out_code, huber_delta,
-                                       unit_view(deltas, offs, layout, L - 1, nb),
-                                       intercept_view(target, layout, L - 1))
+        wloss, aloss = output_deltas(layout, out_code, loss_code, huber_delta, yb, yhat, swb,
+                                     zpre, deltas, offs, target, lay, lws)
+        total += wloss
+        aux_loss[0] += aloss
         backward_pass(theta, layout, n_wide, hidden_code, deep_b, wide_b, rows, acts, zpre,
-                      deltas, offs, target, wtbuf)
+                      deltas, offs, target, wtbuf, swb, lay, lws)
         if not first:
             for i in range(grad.shape[0]):
                 grad[i] += gchunk[i]
@@ -128,6 +179,7 @@ def loss_grad(theta, grad, layout, n_wide, hidden_code, out_code, loss_code, hub
             grad[i] = (grad[i] + a * theta[i]) / s
         else:
             grad[i] = grad[i] / s
+    aux_loss[0] /= sw_sum
     return (total + 0.5 * alpha * sum_squares(theta, n_coef)) / sw_sum
 
 
@@ -162,6 +214,10 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, deep, wide, ou
     wide_tmp = np.empty(chunk * n_out, dtype=dt)
     rows_all = np.arange(n)
     offs = unit_offsets(layout, chunk)
+    # the plain network: batch normalization is folded into theta, dropout off
+    none = np.empty(0, dtype=dt)
+    lay = (np.empty(0), -1, 0.0, 0.0, none, np.empty((0, 4), dtype=np.int64), 0.0)
+    lws = (none, np.empty(0), none, none, none, none, none)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         nb = stop - start
@@ -169,5 +225,6 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, deep, wide, ou
         deep_b = batch_block(deep, rows, xbuf, nb)
         wide_b = batch_block(wide, rows, wbuf, nb)
         yhat = forward_pass(theta, layout, n_wide, hidden_code, out_code, deep_b, wide_b,
-                            rows, acts, zpre, offs, wide_tmp[: nb * n_out].reshape((nb, n_out)))
+                            rows, acts, zpre, offs, wide_tmp[: nb * n_out].reshape((nb, n_out)),
+                            none, lay, lws)
         out[start:stop, :] = yhat
