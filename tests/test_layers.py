@@ -351,3 +351,300 @@ def test_fold_batch_norm_equals_normalised_forward(dtype):
         A = np.tanh(A @ Wf[l] + bf[l])
     got = A @ Wf[2] + bf[2]
     assert _rel_err(got, ref) < (1e-12 if dtype == np.float64 else 1e-5)
+
+
+# ======================================================== whole network
+from sknn._base import _block, _Workspace  # noqa: E402
+from sknn._kernels.activations import ACTIVATION_CODES  # noqa: E402
+from sknn._kernels.epoch import loss_grad, train_epoch  # noqa: E402
+from sknn._kernels.losses import LOSS_CODES  # noqa: E402
+from sknn._kernels.optimizers import SGD  # noqa: E402
+
+
+def _f(name, Z):
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "softplus":
+        return np.logaddexp(0.0, Z)
+    if name == "logistic":
+        return 0.5 * (1.0 + np.tanh(0.5 * Z))
+    if name == "softmax":
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+    assert name == "identity"
+    return Z
+
+
+def _fprime(name, Z):
+    if name == "tanh":
+        return 1.0 - np.tanh(Z) ** 2
+    assert name == "softplus"
+    return 0.5 * (1.0 + np.tanh(0.5 * Z))
+
+
+def _loss_and_dZ(loss, P, Y):
+    """Per-row loss and dL/dZ of the canonical (loss, output) pairs."""
+    if loss == "squared_error":
+        return 0.5 * ((P - Y) ** 2).sum(axis=1), P - Y
+    if loss == "log_loss":
+        return -(Y * np.log(P)).sum(axis=1), P - Y
+    assert loss == "binary_log_loss"
+    return -(Y * np.log(P) + (1 - Y) * np.log1p(-P)).sum(axis=1), P - Y
+
+
+class Net:
+    """A network with the optional stages, its theta unpacked by hand."""
+
+    def __init__(self, units, n_wide=0, aux=False, bn=False, hidden="tanh", out="identity",
+                 loss="squared_error", eps=1e-3, aux_weight=0.3, alpha=0.2):
+        self.units, self.n_wide, self.hidden, self.out, self.loss = units, n_wide, hidden, out, loss
+        self.eps, self.alpha = eps, alpha
+        self.aux_weight = aux_weight if aux else 0.0
+        self.layout, self.aux, self.gamma_off = make_layouts(units, n_wide, units[-1] if aux else 0,
+                                                             bn)
+        self.size = n_params(self.layout, self.aux, self.gamma_off)
+
+    def unpack(self, theta):
+        theta = np.asarray(theta, np.float64)
+        rows = list(self.layout) + list(self.aux)
+        Ws = [theta[w: w + fi * fo].reshape(fi, fo) for fi, fo, w, _ in rows]
+        bs = [theta[b: b + fo] for _, fo, _, b in rows]
+        gammas = (gamma_views(theta, self.layout, self.gamma_off) if self.gamma_off >= 0
+                  else None)
+        return Ws, bs, gammas
+
+    def objective(self, theta, X, Xw, Y, sw, masks=None):
+        """Return (objective, gradient, aux loss, batch stats) in float64, by hand."""
+        X = np.asarray(X, np.float64)
+        Y = np.asarray(Y, np.float64)
+        sw = np.asarray(sw, np.float64)
+        Ws, bs, gammas = self.unpack(theta)
+        L = len(self.layout)
+        A, cache, stats = X, [], []
+        for l in range(L - 1):
+            Z = A @ Ws[l]
+            if gammas is not None:
+                y, _, mean, var = ref_bn_forward(Z, sw, gammas[l], bs[l], self.eps)
+                stats.append((mean, var))
+            else:
+                y = Z + bs[l]
+            Aund = _f(self.hidden, y)
+            A_out = Aund * masks[l] if masks is not None else Aund
+            cache.append((A, Z, y))
+            A = A_out
+        A_last = A
+        Zo = A @ Ws[L - 1][self.n_wide:] + bs[L - 1]
+        if self.n_wide:
+            Zo = Zo + np.asarray(Xw, np.float64) @ Ws[L - 1][: self.n_wide]
+        P = _f(self.out, Zo)
+        lrow, dZ = _loss_and_dZ(self.loss, P, Y)
+        w = self.aux_weight
+        value = (1 - w) * np.sum(sw * lrow)
+        D = (1 - w) * sw[:, None] * dZ
+        g = [None] * len(Ws)
+        gb = [None] * len(Ws)
+        ggam = [None] * (L - 1)
+        g[L - 1] = A_last.T @ D
+        if self.n_wide:
+            g[L - 1] = np.vstack([np.asarray(Xw, np.float64).T @ D, g[L - 1]])
+        gb[L - 1] = D.sum(axis=0)
+        dA = D @ Ws[L - 1][self.n_wide:].T
+        aux_loss = 0.0
+        if len(self.aux):
+            Pa = _f(self.out, A_last @ Ws[L] + bs[L])
+            la, dZa = _loss_and_dZ(self.loss, Pa, Y)
+            aux_loss = float(np.sum(sw * la))
+            value += w * aux_loss
+            Da = w * sw[:, None] * dZa
+            g[L], gb[L] = A_last.T @ Da, Da.sum(axis=0)
+            dA = dA + Da @ Ws[L].T
+        for l in range(L - 2, -1, -1):
+            A_in, Z, y = cache[l]
+            if masks is not None:
+                dA = dA * masks[l]
+            dy = dA * _fprime(self.hidden, y)
+            gb[l] = dy.sum(axis=0)
+            if gammas is not None:
+                dz, ggam[l] = ref_bn_backward(dy, Z, sw, gammas[l], self.eps)
+            else:
+                dz = dy
+            g[l] = A_in.T @ dz
+            dA = dz @ Ws[l].T
+        grad = np.concatenate([a.ravel() for a in g] + gb + (ggam if gammas is not None else []))
+        n_coef = int(self.layout[0, 3])
+        s = sw.sum()
+        theta = np.asarray(theta, np.float64)
+        grad[:n_coef] += self.alpha * theta[:n_coef]
+        value += 0.5 * self.alpha * theta[:n_coef] @ theta[:n_coef]
+        return value / s, grad / s, aux_loss / s, stats
+
+    def lay(self, dtype, moving=None, dropout=None):
+        return (np.empty(0) if dropout is None else np.asarray(dropout, np.float64),
+                self.gamma_off, self.eps, 0.9,
+                np.empty(0, dtype=dtype) if moving is None else moving, self.aux,
+                float(self.aux_weight))
+
+    def workspace(self, rows, deep, wide, dtype, dropout=False):
+        return _Workspace(self.layout, rows, deep, wide, self.hidden, dtype, self.aux,
+                          self.gamma_off, dropout)
+
+    def kernel(self, theta, deep, wide, Y, sw, dropout=None):
+        """``loss_grad`` on the whole set (one chunk): objective, gradient, aux loss, ws."""
+        dtype = theta.dtype
+        n = Y.shape[0]
+        ws = self.workspace(n, deep, wide, dtype, dropout is not None)
+        h, o = ACTIVATION_CODES[self.hidden], ACTIVATION_CODES[self.out]
+        value = loss_grad(theta, ws.grad, self.layout, self.n_wide, h, o, LOSS_CODES[self.loss],
+                          1.0, deep, wide, Y, sw, float(sw.sum()), self.alpha, n, ws.acts,
+                          ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
+                          ws.grad, ws.wtbuf, self.lay(dtype, dropout=dropout), ws.stages,
+                          ws.aux_loss)
+        return value, ws.grad.copy(), float(ws.aux_loss[0]), ws
+
+
+def _net_data(net, n=11, seed=0, sparse=False, weights=True, dtype=np.float64):
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, net.units[0]))
+    X[rng.uniform(size=X.shape) < 0.3] = 0.0
+    Xw = rng.normal(size=(n, net.n_wide)) if net.n_wide else None
+    theta = rng.normal(scale=0.5, size=net.size)
+    if net.gamma_off >= 0:
+        theta[net.gamma_off:] = rng.uniform(0.5, 1.5, size=net.size - net.gamma_off)
+    if net.loss == "log_loss":
+        Y = np.eye(net.units[-1])[rng.randint(net.units[-1], size=n)]
+    elif net.loss == "binary_log_loss":
+        Y = rng.randint(2, size=(n, net.units[-1])).astype(float)
+    else:
+        Y = rng.normal(size=(n, net.units[-1]))
+    sw = rng.uniform(0.2, 3.0, size=n) if weights else np.ones(n)
+    if weights:
+        sw[3] = 0.0
+    cast = (lambda a: None if a is None else sp.csr_matrix(a)) if sparse else (lambda a: a)
+    deep, wide = _block(cast(X), dtype), _block(cast(Xw), dtype)
+    return (X, Xw, theta.astype(dtype), Y.astype(dtype), sw.astype(dtype), deep, wide)
+
+
+NET_CASES = [
+    pytest.param(dict(bn=True), id="bn"),
+    pytest.param(dict(bn=True, n_wide=3, aux=True, out="softmax", loss="log_loss"),
+                 id="bn-wide-aux-softmax"),
+    pytest.param(dict(n_wide=2, aux=True, out="logistic", loss="binary_log_loss",
+                      hidden="softplus"), id="wide-aux-logistic"),
+    pytest.param(dict(bn=True, hidden="softplus", out="logistic", loss="binary_log_loss"),
+                 id="bn-softplus"),
+]
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("case", NET_CASES)
+def test_network_with_stages_matches_numpy(case, weights, sparse, dtype):
+    net = Net([4, 5, 3, 2], **case)
+    X, Xw, theta, Y, sw, deep, wide = _net_data(net, sparse=sparse, weights=weights, dtype=dtype)
+    value, grad, aux_loss, ws = net.kernel(theta, deep, wide, Y, sw)
+    ref_value, ref_grad, ref_aux, stats = net.objective(theta, X, Xw, Y, sw)
+    tol = _tol(dtype) * 10
+    assert grad.dtype == dtype
+    assert value == pytest.approx(ref_value, rel=tol)
+    assert aux_loss == pytest.approx(ref_aux, rel=tol, abs=0 if net.aux.size else 1e-300)
+    assert _rel_err(grad, ref_grad) < tol
+    if net.gamma_off >= 0:  # the batch statistics the kernel kept
+        H = int(net.layout[:-1, 1].sum())
+        got = ws.stages[1]
+        assert _rel_err(got[:H], np.concatenate([m for m, _ in stats])) < tol
+        assert _rel_err(got[H: 2 * H], np.concatenate([v for _, v in stats])) < tol
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("case", NET_CASES)
+def test_network_with_stages_finite_differences(case, weights, sparse):
+    net = Net([4, 5, 3, 2], **case)
+    X, Xw, theta, Y, sw, deep, wide = _net_data(net, n=9, seed=1, sparse=sparse, weights=weights)
+    _, grad, _, _ = net.kernel(theta, deep, wide, Y, sw)
+    h = 1e-6
+    fd = np.empty_like(theta)
+    for i in range(theta.size):
+        tp, tm = theta.copy(), theta.copy()
+        tp[i] += h
+        tm[i] -= h
+        fd[i] = (net.kernel(tp, deep, wide, Y, sw)[0] - net.kernel(tm, deep, wide, Y, sw)[0]) / (2 * h)
+    assert _rel_err(grad, fd) < 1e-6
+
+
+@pytest.mark.nojit
+def test_zero_weight_row_changes_nothing():
+    # a zero-weight row: the same objective, gradient and batch statistics whatever it holds
+    net = Net([4, 5, 3, 2], bn=True, n_wide=2, aux=True)
+    X, Xw, theta, Y, sw, _, _ = _net_data(net)
+    assert sw[3] == 0
+    results = []
+    for value in (0.0, 40.0):
+        Xv, Xwv = X.copy(), Xw.copy()
+        Xv[3], Xwv[3] = value, -value
+        deep, wide = _block(Xv, np.float64), _block(Xwv, np.float64)
+        results.append(net.kernel(theta, deep, wide, Y, sw))
+    (v0, g0, a0, ws0), (v1, g1, a1, ws1) = results
+    assert v0 == pytest.approx(v1, rel=1e-13)
+    assert a0 == pytest.approx(a1, rel=1e-13)
+    np.testing.assert_allclose(g0, g1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(ws0.stages[1], ws1.stages[1], rtol=1e-12)
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_network_matches_numpy_with_its_masks(dtype, numpy_global_rng):
+    # loss_grad with dropout rates draws the masks layer by layer, row-major, from
+    # the generator: the reference rebuilds them from NumPy's stream of that seed
+    net = Net([4, 6, 5, 2], bn=True, n_wide=2, aux=True)
+    X, Xw, theta, Y, sw, deep, wide = _net_data(net, dtype=dtype)
+    rates = np.array([0.3, 0.5])
+    seed_generator(11)
+    value, grad, _, ws = net.kernel(theta, deep, wide, Y, sw, dropout=rates)
+    u = np.random.RandomState(11).random_sample(X.shape[0] * (6 + 5))
+    masks = [np.where(u[: X.shape[0] * 6].reshape(-1, 6) >= 0.3, 1 / 0.7, 0.0),
+             np.where(u[X.shape[0] * 6:].reshape(-1, 5) >= 0.5, 1 / 0.5, 0.0)]
+    ref_value, ref_grad, _, _ = net.objective(theta, X, Xw, Y, sw, masks=masks)
+    tol = _tol(dtype) * 10
+    assert value == pytest.approx(ref_value, rel=tol)
+    assert _rel_err(grad, ref_grad) < tol
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_train_epoch_updates_moving_averages(dtype):
+    # two batches: the moving statistics follow each batch's weighted statistics
+    net = Net([4, 5, 3, 2], bn=True)
+    X, Xw, theta, Y, sw, deep, wide = _net_data(net, n=10, dtype=dtype)
+    moving = init_moving(net.layout, dtype)
+    moving[:] = np.random.RandomState(2).uniform(0.5, 1.5, size=moving.size)
+    start = moving.astype(np.float64)
+    perm = np.arange(10, dtype=np.int64)
+    ws = net.workspace(5, deep, wide, dtype)
+    m = np.zeros_like(theta)
+    th = theta.copy()
+    h, o = ACTIVATION_CODES[net.hidden], ACTIVATION_CODES[net.out]
+    lr = 0.05
+    train_epoch(th, ws.grad, m, m[:0], net.layout, 0, h, o, LOSS_CODES[net.loss], 1.0, deep,
+                wide, Y, sw, perm, 5, net.alpha, SGD, lr, 0.0, False, 0.9, 0.999, 1e-8, 0,
+                ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
+                ws.wtbuf, net.lay(dtype, moving=moving), ws.stages, 0, ws.aux_loss)
+    # reference: batch 1 at theta, a plain SGD step, batch 2 at the new theta
+    ref = start.copy()
+    t = theta.astype(np.float64)
+    H = ref.size // 2
+    for rows in (perm[:5], perm[5:]):
+        _, g, _, stats = net.objective(t, X[rows], None, Y[rows], sw[rows])
+        mean = np.concatenate([s[0] for s in stats])
+        var = np.concatenate([s[1] for s in stats])
+        ref[:H] = 0.9 * ref[:H] + 0.1 * mean
+        ref[H:] = 0.9 * ref[H:] + 0.1 * var
+        t = t - lr * g
+    tol = _tol(dtype) * 100
+    assert _rel_err(moving, ref) < tol
+    assert _rel_err(th, t) < tol
