@@ -30,6 +30,7 @@ from ._compat import (
 )
 from ._kernels.activations import ACTIVATION_CODES, GELU, HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
+from ._kernels.layers import row_keys
 from ._kernels.losses import LOSS_CODES, loss_value
 from ._kernels.network import transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
@@ -538,13 +539,21 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return _Workspace(self._layout, rows, deep, wide, self.activation, self._theta.dtype,
                           self._aux_layout, self._gamma_off, self._dropout_rates.size > 0)
 
-    def _stages(self, ws, update_moving):
-        """The layer-stage tuples ``(lay, lws)`` the kernels take (network.py)."""
+    def _stages(self, ws, update_moving, deep=None):
+        """The layer-stage tuples ``(lay, lws)`` the kernels take (network.py).
+
+        ``deep``: the training input block, whose row keys dropout needs; the
+        seed (last field) is the caller's to set per epoch.
+        """
         dtype = self._theta.dtype
+        keys = np.zeros(0, dtype=np.int64)
+        if self._dropout_rates.size:
+            keys = np.empty(_n_rows(deep), dtype=np.int64)
+            row_keys(deep, keys)
         lay = (self._dropout_rates.astype(np.float64), int(self._gamma_off),
                float(self._bn_epsilon), float(self.batch_norm_momentum),
                self._moving if update_moving else np.empty(0, dtype=dtype),
-               self._aux_layout, float(self.auxiliary_loss_weight))
+               self._aux_layout, float(self.auxiliary_loss_weight), keys, 0)
         return lay, ws.stages
 
     # ---------------------------------------------------------- stochastic
@@ -610,7 +619,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
         deep, wide = self._input_blocks(X_train)
         ws = self._workspace(batch_size, deep, wide)
-        lay, lws = self._stages(ws, update_moving=True)
+        lay, lws = self._stages(ws, update_moving=True, deep=deep)
         dropout = self._dropout_rates.size > 0
         hidden_code = ACTIVATION_CODES[self.activation]
         out_code = ACTIVATION_CODES[self.out_activation_]
@@ -640,7 +649,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         solver_code, lr, float(self.momentum), bool(self.nesterovs_momentum),
                         float(self.beta_1), float(self.beta_2), float(self.epsilon), opt["t"],
                         ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
-                        ws.wide_tmp, ws.wtbuf, lay, lws, seed, ws.aux_loss,
+                        ws.wide_tmp, ws.wtbuf, lay[:-1] + (seed,), lws, ws.aux_loss,
                     )
                     self.n_iter_ += 1
                     self.loss_ = accumulated / n_samples
@@ -934,6 +943,10 @@ class _Workspace:
             np.empty(rows * last_hidden, dtype=dtype),  # its delta times W_aux.T
         )
         self.aux_loss = np.zeros(1)
+
+
+def _n_rows(block):
+    return block[3].shape[0] - 1 if block[3].shape[0] > 0 else block[0].shape[0]
 
 
 def _dense_width(block):

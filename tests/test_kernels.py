@@ -269,7 +269,7 @@ def _blocks(Xd, Xw, sparse, dtype):
 def no_stages(ws):
     """``(lay, lws)`` of a network without dropout, batch norm or auxiliary output."""
     lay = (np.empty(0), -1, 0.0, 0.0, np.empty(0, dtype=ws.grad.dtype),
-           np.empty((0, 4), dtype=np.int64), 0.0)
+           np.empty((0, 4), dtype=np.int64), 0.0, np.empty(0, dtype=np.int64), 0)
     return lay, ws.stages
 
 
@@ -310,7 +310,7 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
                            float(alpha), {"sgd": SGD, "adam": ADAM}[solver], lr, momentum,
                            nesterov, beta_1, beta_2, epsilon, opt["t"], ws.acts, ws.zpre,
                            ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-                           ws.wtbuf, *no_stages(ws), 0, ws.aux_loss)
+                           ws.wtbuf, *no_stages(ws), ws.aux_loss)
     opt["t"] = t
     return total
 

@@ -5,16 +5,19 @@ out here, and check gradients by central finite differences, in float32 and
 float64.  Tests marked ``nojit`` also run with ``NUMBA_DISABLE_JIT=1``.
 """
 
+import math
+
 import numpy as np
 import pytest
 
+from sknn._base import _block, _Workspace
 from sknn._kernels.layers import (
     batch_norm_backward,
     batch_norm_moving_update,
     batch_norm_train,
     dropout_backward,
     dropout_forward,
-    seed_generator,
+    row_keys,
 )
 from sknn._layout import (
     coef_views,
@@ -219,60 +222,106 @@ def test_batch_norm_moving_update(dtype):
 
 
 # ============================================================== dropout
-@pytest.fixture
-def numpy_global_rng():
-    # under NUMBA_DISABLE_JIT, seed_generator seeds NumPy's global generator
-    state = np.random.get_state()
-    yield
-    np.random.set_state(state)
+M32 = 0xFFFFFFFF
+
+
+def ref_mix32(x):
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & M32
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & M32
+    return (x >> 16) ^ x
+
+
+def ref_row_key(row):
+    """Sum over non-zero entries of mix(mix(column) ^ key(value)), mod 2**32."""
+    h = 0
+    for j, v in enumerate(row):
+        if v != 0:
+            m, e = math.frexp(float(v))
+            vk = ref_mix32((int(m * 2147483648.0) & M32) ^ ref_mix32(e & 0xFFFF))
+            h = (h + ref_mix32(ref_mix32(j) ^ vk)) & M32
+    return h
+
+
+def ref_mask(keys, rows, seed, layer, m, rate):
+    base = ref_mix32((seed + ref_mix32(layer)) & M32)
+    mask = np.empty((len(rows), m))
+    for i, r in enumerate(rows):
+        h = ref_mix32(int(keys[r]) ^ base)
+        for j in range(m):
+            u = ref_mix32((h + j * 0x9E3779B1) & M32) / 2.0 ** 32
+            mask[i, j] = 1 / (1 - rate) if u >= rate else 0.0
+    return mask
+
+
+def _keys(X):
+    keys = np.empty(X.shape[0], dtype=np.int64)
+    row_keys(_block(X, X.dtype), keys)
+    return keys
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_keys(dtype):
+    rng = np.random.RandomState(9)
+    X = rng.normal(size=(7, 5)).astype(dtype)
+    X[X < -0.5] = 0
+    X[4] = X[1]  # equal rows, equal keys
+    keys = _keys(X)
+    assert keys.tolist() == [ref_row_key(row) for row in X]
+    assert keys[4] == keys[1] and len(set(keys.tolist())) == 6
+    assert np.all((keys >= 0) & (keys <= M32))
+    import scipy.sparse as sp
+
+    np.testing.assert_array_equal(_keys(sp.csr_matrix(X)), keys)  # storage does not matter
 
 
 @pytest.mark.nojit
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("rate", [0.2, 0.5])
-def test_dropout_forward_is_numpys_stream(dtype, rate, numpy_global_rng):
+def test_dropout_forward_matches_reference(dtype, rate):
     rng = np.random.RandomState(5)
-    A = rng.normal(size=(31, 7)).astype(dtype)
+    A = rng.normal(size=(9, 7)).astype(dtype)
+    keys = rng.randint(0, 2 ** 32, size=20).astype(np.int64)
+    rows = rng.permutation(20)[:9].astype(np.int64)
     mask = np.full_like(A, np.nan)
     out = np.full_like(A, np.nan)
-    seed_generator(123)
-    dropout_forward(A, rate, mask, out)
-    u = np.random.RandomState(123).random_sample(A.shape)
-    scale = dtype(1 / (1 - rate))
-    ref_mask = np.where(u >= rate, scale, dtype(0))
-    np.testing.assert_array_equal(mask, ref_mask)
-    np.testing.assert_array_equal(out, A * ref_mask)
+    dropout_forward(A, rate, mask, out, keys, rows, 123, 2)
+    ref = ref_mask(keys, rows, 123, 2, 7, rate).astype(dtype)
+    np.testing.assert_array_equal(mask, ref)
+    np.testing.assert_array_equal(out, A * ref)
     assert out.dtype == dtype
-    # the same seed gives the same mask; the stream continues otherwise
+    # another seed or layer gives another mask; the same row the same mask anywhere
     mask2 = np.empty_like(mask)
-    dropout_forward(A, rate, mask2, out)
+    dropout_forward(A, rate, mask2, out, keys, rows, 124, 2)
     assert not np.array_equal(mask2, mask)
-    seed_generator(123)
-    dropout_forward(A, rate, mask2, out)
-    np.testing.assert_array_equal(mask2, mask)
+    dropout_forward(A, rate, mask2, out, keys, rows[::-1].copy(), 123, 2)
+    np.testing.assert_array_equal(mask2, mask[::-1])
 
 
 @pytest.mark.nojit
-def test_dropout_rate_is_kept_fraction(numpy_global_rng):
+def test_dropout_rate_is_kept_fraction():
     A = np.ones((400, 50))
     mask, out = np.empty_like(A), np.empty_like(A)
-    seed_generator(0)
-    dropout_forward(A, 0.3, mask, out)
+    keys = np.arange(400, dtype=np.int64)  # distinct rows
+    dropout_forward(A, 0.3, mask, out, keys, np.arange(400, dtype=np.int64), 7, 0)
     dropped = np.mean(mask == 0)
-    # binomial standard error of 20000 draws is 0.0032: 5 of them
+    # 5 binomial standard errors of 20000 draws
     assert abs(dropped - 0.3) < 5 * np.sqrt(0.3 * 0.7 / A.size)
     # inverted dropout keeps the expected activation
     assert abs(out.mean() - 1.0) < 5 * np.sqrt(0.3 / 0.7 / A.size)
+    # units and rows are not correlated: per-unit and per-row rates stay binomial
+    assert np.all(np.abs((mask == 0).mean(axis=0) - 0.3) < 6 * np.sqrt(0.21 / 400))
+    assert np.all(np.abs((mask == 0).mean(axis=1) - 0.3) < 6 * np.sqrt(0.21 / 50))
 
 
 @pytest.mark.nojit
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dropout_backward(dtype, numpy_global_rng):
+def test_dropout_backward(dtype):
     rng = np.random.RandomState(6)
     A = rng.normal(size=(9, 4)).astype(dtype)
     mask, out = np.empty_like(A), np.empty_like(A)
-    seed_generator(7)
-    dropout_forward(A, 0.4, mask, out)
+    dropout_forward(A, 0.4, mask, out, np.arange(9, dtype=np.int64),
+                    np.arange(9, dtype=np.int64), 7, 1)
     D = rng.normal(size=A.shape).astype(dtype)
     Dk = D.copy()
     dropout_backward(Dk, mask)
@@ -354,7 +403,6 @@ def test_fold_batch_norm_equals_normalised_forward(dtype):
 
 
 # ======================================================== whole network
-from sknn._base import _block, _Workspace  # noqa: E402
 from sknn._kernels.activations import ACTIVATION_CODES  # noqa: E402
 from sknn._kernels.epoch import loss_grad, train_epoch  # noqa: E402
 from sknn._kernels.losses import LOSS_CODES  # noqa: E402
@@ -478,17 +526,18 @@ class Net:
         value += 0.5 * self.alpha * theta[:n_coef] @ theta[:n_coef]
         return value / s, grad / s, aux_loss / s, stats
 
-    def lay(self, dtype, moving=None, dropout=None):
+    def lay(self, dtype, moving=None, dropout=None, keys=None, seed=0):
         return (np.empty(0) if dropout is None else np.asarray(dropout, np.float64),
                 self.gamma_off, self.eps, 0.9,
                 np.empty(0, dtype=dtype) if moving is None else moving, self.aux,
-                float(self.aux_weight))
+                float(self.aux_weight),
+                np.empty(0, dtype=np.int64) if keys is None else keys, seed)
 
     def workspace(self, rows, deep, wide, dtype, dropout=False):
         return _Workspace(self.layout, rows, deep, wide, self.hidden, dtype, self.aux,
                           self.gamma_off, dropout)
 
-    def kernel(self, theta, deep, wide, Y, sw, dropout=None):
+    def kernel(self, theta, deep, wide, Y, sw, dropout=None, keys=None, seed=0):
         """``loss_grad`` on the whole set (one chunk): objective, gradient, aux loss, ws."""
         dtype = theta.dtype
         n = Y.shape[0]
@@ -497,7 +546,8 @@ class Net:
         value = loss_grad(theta, ws.grad, self.layout, self.n_wide, h, o, LOSS_CODES[self.loss],
                           1.0, deep, wide, Y, sw, float(sw.sum()), self.alpha, n, ws.acts,
                           ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-                          ws.grad, ws.wtbuf, self.lay(dtype, dropout=dropout), ws.stages,
+                          ws.grad, ws.wtbuf, self.lay(dtype, dropout=dropout, keys=keys,
+                                                      seed=seed), ws.stages,
                           ws.aux_loss)
         return value, ws.grad.copy(), float(ws.aux_loss[0]), ws
 
@@ -598,17 +648,16 @@ def test_zero_weight_row_changes_nothing():
 
 @pytest.mark.nojit
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_dropout_network_matches_numpy_with_its_masks(dtype, numpy_global_rng):
-    # loss_grad with dropout rates draws the masks layer by layer, row-major, from
-    # the generator: the reference rebuilds them from NumPy's stream of that seed
+def test_dropout_network_matches_numpy_with_its_masks(dtype):
+    # the reference network applies the reference masks of the same keys and seed
     net = Net([4, 6, 5, 2], bn=True, n_wide=2, aux=True)
     X, Xw, theta, Y, sw, deep, wide = _net_data(net, dtype=dtype)
     rates = np.array([0.3, 0.5])
-    seed_generator(11)
-    value, grad, _, ws = net.kernel(theta, deep, wide, Y, sw, dropout=rates)
-    u = np.random.RandomState(11).random_sample(X.shape[0] * (6 + 5))
-    masks = [np.where(u[: X.shape[0] * 6].reshape(-1, 6) >= 0.3, 1 / 0.7, 0.0),
-             np.where(u[X.shape[0] * 6:].reshape(-1, 5) >= 0.5, 1 / 0.5, 0.0)]
+    keys = _keys(X.astype(dtype))
+    value, grad, _, ws = net.kernel(theta, deep, wide, Y, sw, dropout=rates, keys=keys,
+                                    seed=11)
+    rows = np.arange(X.shape[0])
+    masks = [ref_mask(keys, rows, 11, 0, 6, 0.3), ref_mask(keys, rows, 11, 1, 5, 0.5)]
     ref_value, ref_grad, _, _ = net.objective(theta, X, Xw, Y, sw, masks=masks)
     tol = _tol(dtype) * 10
     assert value == pytest.approx(ref_value, rel=tol)
@@ -633,7 +682,7 @@ def test_train_epoch_updates_moving_averages(dtype):
     train_epoch(th, ws.grad, m, m[:0], net.layout, 0, h, o, LOSS_CODES[net.loss], 1.0, deep,
                 wide, Y, sw, perm, 5, net.alpha, SGD, lr, 0.0, False, 0.9, 0.999, 1e-8, 0,
                 ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-                ws.wtbuf, net.lay(dtype, moving=moving), ws.stages, 0, ws.aux_loss)
+                ws.wtbuf, net.lay(dtype, moving=moving), ws.stages, ws.aux_loss)
     # reference: batch 1 at theta, a plain SGD step, batch 2 at the new theta
     ref = start.copy()
     t = theta.astype(np.float64)

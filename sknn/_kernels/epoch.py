@@ -9,7 +9,6 @@ import numpy as np
 
 from .._numba import jit
 from .losses import loss_and_output_delta, loss_value
-from .layers import seed_generator
 from .network import (aux_view, backward_pass, forward_pass, gather_rows, intercept_view,
                       unit_offsets, unit_view)
 from .optimizers import optimizer_step, sum_squares
@@ -86,14 +85,14 @@ def train_epoch(theta, grad, m, v, layout, n_wide, hidden_code, out_code, loss_c
                 huber_delta, deep, wide, Y, sw, perm, batch_size, alpha, solver,
                 learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, adam_t,
                 acts, zpre, deltas, xbuf, wbuf, ybuf, swbuf, wide_tmp, wtbuf,
-                lay, lws, seed, aux_loss):
+                lay, lws, aux_loss):
     """Run one epoch of mini-batch updates over the rows in ``perm``.
 
     Returns ``(accumulated_loss, adam_t)`` where the loss is scikit-learn's
     sum over batches of ``batch_loss * batch_rows`` (the caller divides by the
     number of rows).  A batch whose weights sum to zero carries no information
     and is skipped, as if its rows had been dropped.  ``lay``/``lws`` are the
-    layer stages (network.py); ``seed`` seeds the dropout masks of this epoch;
+    layer stages (network.py), their dropout seed this epoch's;
     ``aux_loss[0]`` accumulates the auxiliary head's loss as the main one is.
     """
     n = perm.shape[0]
@@ -101,8 +100,6 @@ def train_epoch(theta, grad, m, v, layout, n_wide, hidden_code, out_code, loss_c
     L = layout.shape[0]
     n_out = layout[L - 1, 1]
     offs = unit_offsets(layout, batch_size)
-    if lay[0].shape[0] > 0:
-        seed_generator(seed)
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -216,7 +213,8 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, deep, wide, ou
     offs = unit_offsets(layout, chunk)
     # the plain network: batch normalization is folded into theta, dropout off
     none = np.empty(0, dtype=dt)
-    lay = (np.empty(0), -1, 0.0, 0.0, none, np.empty((0, 4), dtype=np.int64), 0.0)
+    lay = (np.empty(0), -1, 0.0, 0.0, none, np.empty((0, 4), dtype=np.int64), 0.0,
+           np.empty(0, dtype=np.int64), 0)
     lws = (none, np.empty(0), none, none, none, none, none)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)

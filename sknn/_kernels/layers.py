@@ -16,10 +16,12 @@ only scales by ``gamma`` and handles the normalization.  Prediction folds the
 moving statistics into ``W`` and ``beta`` (``sknn._layout.fold_batch_norm``): no
 stage runs there.
 
-Dropout (inverted): kept units are scaled by ``1 / (1 - rate)``; masks are drawn
-from numba's Mersenne Twister, seeded per epoch by the caller from the
-estimator's ``random_state`` (``seed_generator``), so the same seed gives the same
-masks in any process and, under ``NUMBA_DISABLE_JIT``, NumPy's identical stream.
+Dropout (inverted): kept units are scaled by ``1 / (1 - rate)``.  Masks are a
+hash of the row's content (``row_keys``, computed once per fit), a seed the
+caller draws per epoch from the estimator's ``random_state``, the layer and the
+unit (``dropout_forward``): the same seed gives the same masks in any process,
+on any number of threads, with or without NUMBA_DISABLE_JIT, and integer sample
+weights stay equivalent to repeated rows.
 """
 
 import math
@@ -110,26 +112,72 @@ def batch_norm_moving_update(moving_mean, moving_var, mean, var, momentum):
         moving_var[j] = momentum * moving_var[j] + c * var[j]
 
 
-@jit(nogil=True)
-def seed_generator(seed):
-    """Seed numba's per-thread generator (NumPy's global one under NUMBA_DISABLE_JIT)."""
-    np.random.seed(seed)
+_M32 = 0xFFFFFFFF
+_MIX = 0x45D9F3B  # < 2**27: every product below stays under 2**63 (int64, no overflow)
+_GOLDEN = 0x9E3779B1
 
 
 @jit(nogil=True)
-def dropout_forward(A, rate, mask, out):
+def mix32(x):
+    """A 32-bit integer hash of ``0 <= x < 2**32`` (the same in numba and Python)."""
+    x = (((x >> 16) ^ x) * _MIX) & _M32
+    x = (((x >> 16) ^ x) * _MIX) & _M32
+    return (x >> 16) ^ x
+
+
+@jit(nogil=True)
+def value_key(v):
+    """A 32-bit key of a float value (from its mantissa and exponent)."""
+    m, e = math.frexp(v)
+    return mix32((np.int64(m * 2147483648.0) & _M32) ^ mix32(np.int64(e) & 0xFFFF))
+
+
+@jit(nogil=True)
+def row_keys(block, out):
+    """``out[i]``: a 32-bit key of row i's non-zero values and their columns.
+
+    Dense and CSR storage of the same rows give the same keys; equal rows give
+    equal keys, so they get equal dropout masks (``dropout_forward``).
+    """
+    dense, data, indices, indptr = block
+    if indptr.shape[0] > 0:
+        for i in range(indptr.shape[0] - 1):
+            h = 0
+            for k in range(indptr[i], indptr[i + 1]):
+                if data[k] != 0:
+                    h = (h + mix32(mix32(np.int64(indices[k])) ^ value_key(data[k]))) & _M32
+            out[i] = h
+    else:
+        n, p = dense.shape
+        for i in range(n):
+            h = 0
+            for j in range(p):
+                if dense[i, j] != 0:
+                    h = (h + mix32(mix32(np.int64(j)) ^ value_key(dense[i, j]))) & _M32
+            out[i] = h
+
+
+@jit(nogil=True)
+def dropout_forward(A, rate, mask, out, keys, rows, seed, layer):
     """Inverted dropout: ``out = A * mask``, ``mask`` 0 with probability ``rate``.
 
-    Kept entries of ``mask`` are ``1 / (1 - rate)``; one uniform draw per
-    element, in row-major order, from the generator ``seed_generator`` seeded.
+    Kept entries of ``mask`` are ``1 / (1 - rate)``.  The draw for unit ``j`` of
+    batch row ``i`` is a hash of (``keys[rows[i]]``, ``seed``, ``layer``, ``j``):
+    a mask depends on the row's content, the epoch's seed and the unit, never on
+    the batch's order, composition or thread, so a row of integer weight k
+    trains exactly as k copies of it (scikit-learn's sample-weight meaning) and
+    NUMBA_DISABLE_JIT gives the same masks.
     """
     n, m = A.shape
     dt = A.dtype.type
     scale = dt(1.0 / (1.0 - rate))
     zero = dt(0)
+    threshold = rate * 4294967296.0
+    base = mix32((np.int64(seed) + mix32(np.int64(layer))) & _M32)
     for i in range(n):
+        r = mix32(keys[rows[i]] ^ base)
         for j in range(m):
-            k = scale if np.random.random() >= rate else zero
+            k = scale if mix32((r + j * _GOLDEN) & _M32) >= threshold else zero
             mask[i, j] = k
             out[i, j] = A[i, j] * k
 

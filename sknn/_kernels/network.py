@@ -14,8 +14,9 @@ An input block is a tuple ``(dense, data, indices, indptr)``: a CSR matrix when
 ``indptr`` is non-empty, else the dense 2-D array (gathered batch rows).
 
 Per-layer stages (layers.py) are driven by ``lay``, a tuple
-``(dropout, gamma_off, bn_epsilon, bn_momentum, moving, aux, aux_weight)``:
-per-hidden-layer dropout rates (empty: none); where batch normalization's gamma
+``(dropout, gamma_off, bn_epsilon, bn_momentum, moving, aux, aux_weight, keys,
+seed)``: per-hidden-layer dropout rates (empty: none), with the training rows'
+keys and the epoch's seed for the masks (``layers.dropout_forward``); where batch normalization's gamma
 starts in theta (-1: none), its epsilon and momentum and the moving statistics
 (updated in place; empty: not updated, as in L-BFGS); the auxiliary output
 layer's layout row (``(0, 4)``: none) and its loss weight.  Their buffers are
@@ -142,7 +143,7 @@ def forward_pass(theta, layout, n_wide, hidden_code, out_code, deep, wide, rows,
     normalization (``gamma * xhat``) -> bias (beta) and activation -> dropout.
     Returns the output activations; the auxiliary output goes to ``lws[4]``.
     """
-    dropout, gamma_off, bn_eps, momentum, moving, aux, _ = lay
+    dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed = lay
     xhat, stats, mask, dropped, aux_acts, _, _ = lws
     nb = rows.shape[0]
     L = layout.shape[0]
@@ -172,7 +173,7 @@ def forward_pass(theta, layout, n_wide, hidden_code, out_code, deep, wide, rows,
                       unit_view(zpre, offs, layout, l, nb))
         if l < L - 1 and dropout.shape[0] > 0 and dropout[l] > 0:
             dropout_forward(Z, dropout[l], unit_view(mask, offs, layout, l, nb),
-                            unit_view(dropped, offs, layout, l, nb))
+                            unit_view(dropped, offs, layout, l, nb), keys, rows, seed, l)
     if aux.shape[0] > 0:
         Za = aux_view(aux_acts, nb, aux[0, 1])
         np.dot(layer_input(acts, dropped, offs, layout, L - 2, nb, dropout),
@@ -230,7 +231,7 @@ def backward_pass(theta, layout, n_wide, hidden_code, deep, wide, rows,
     dropout multiplies by the mask; batch normalization turns dL/dy into dL/dz
     and writes gamma's gradient (beta's is the column sum of ``activation_grad``).
     """
-    dropout, gamma_off, _, _, _, aux, _ = lay
+    dropout, gamma_off, _, _, _, aux, _, _, _ = lay
     xhat, stats, mask, dropped, _, aux_deltas, aux_tmp = lws
     nb = rows.shape[0]
     L = layout.shape[0]
