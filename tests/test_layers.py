@@ -345,6 +345,8 @@ def test_make_layouts_aux_and_gamma():
     assert layout[0, 3] == n_coef
     np.testing.assert_array_equal(aux, [[3, 2, 5 * 4 + 4 * 3 + 5 * 2, n_coef + 4 + 3 + 2]])
     assert gamma_off == n_coef + 4 + 3 + 2 + 2
+    # gamma and beta lie after the coefficients: trained, never L2-penalised
+    assert gamma_off > layout[0, 3] and layout[0, 3] == n_coef
     assert n_params(layout, aux, gamma_off) == gamma_off + 4 + 3
 
 
@@ -697,3 +699,300 @@ def test_train_epoch_updates_moving_averages(dtype):
     tol = _tol(dtype) * 100
     assert _rel_err(moving, ref) < tol
     assert _rel_err(th, t) < tol
+
+
+# ============================================================ estimators
+import copy  # noqa: E402
+import pickle  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+
+import joblib  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+import skops.io as sio  # noqa: E402
+from sklearn.datasets import make_classification, make_regression  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+
+from sknn import MLPClassifier, MLPRegressor  # noqa: E402
+from sknn.callbacks import EarlyStopping, LambdaCallback  # noqa: E402
+
+
+def _quiet_fit(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # short fits on purpose
+        return est.fit(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def clf_data():
+    X, y = make_classification(120, 6, n_informative=4, n_classes=3, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def reg_data():
+    X, y = make_regression(120, 6, noise=1.0, random_state=0)
+    return X, y / 100
+
+
+def ref_predict(est, X):
+    """The network in training form with the moving statistics, in NumPy."""
+    A = np.asarray(X, np.float64)
+    if est._deep_idx is not None:
+        A = A[:, est._deep_idx]
+    coefs, intercepts = est.coefs_, est.intercepts_
+    act = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh}[est.activation]
+    for l in range(len(coefs) - 1):
+        Z = A @ coefs[l]
+        if est.batch_norm_gamma_ is not None:
+            Z = (est.batch_norm_gamma_[l] * (Z - est.batch_norm_moving_mean_[l])
+                 / np.sqrt(est.batch_norm_moving_variance_[l] + est.batch_norm_epsilon))
+        A = act(Z + intercepts[l])
+    if est._wide_idx is not None:
+        A = np.hstack([np.asarray(X, np.float64)[:, est._wide_idx], A])
+    return A @ coefs[-1] + intercepts[-1]
+
+
+BAD_PARAMS = [
+    (dict(dropout=1.0), "dropout"),
+    (dict(dropout=-0.1), "dropout"),
+    (dict(dropout=[0.1]), "one rate per hidden layer"),
+    (dict(dropout=[0.1, 1.0]), r"dropout rates must lie in \[0, 1\)"),
+    (dict(dropout="high"), "dropout"),
+    (dict(dropout=0.2, solver="lbfgs"), "stochastic solver"),
+    (dict(auxiliary_loss_weight=1.0, wide_features="all"), "auxiliary_loss_weight"),
+    (dict(auxiliary_loss_weight=0.1), "wide_features"),
+    (dict(batch_norm_momentum=1.5), "batch_norm_momentum"),
+    (dict(batch_norm_epsilon=0.0), "batch_norm_epsilon"),
+    (dict(batch_normalization="yes"), "batch_normalization"),
+]
+
+
+@pytest.mark.parametrize("params,match", BAD_PARAMS)
+def test_bad_layer_parameters_raise_before_any_change(clf_data, params, match):
+    X, y = clf_data
+    est = _quiet_fit(MLPClassifier((5, 4), max_iter=2, random_state=0), X, y)
+    before = copy.deepcopy(est.__dict__)
+    est.set_params(**params)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+    assert est.__dict__.keys() == before.keys()
+    np.testing.assert_array_equal(est._theta, before["_theta"])
+
+
+@pytest.mark.parametrize("change", [dict(batch_normalization=True),
+                                    dict(auxiliary_loss_weight=0.2)])
+def test_warm_start_keeps_the_layer_structure(reg_data, change):
+    X, y = reg_data
+    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), wide_features=[0], max_iter=2, warm_start=True,
+                                  random_state=0), X, y)
+    theta = est._theta.copy()
+    est.set_params(**change)
+    with pytest.raises(ValueError, match="warm_start and partial_fit"):
+        est.fit(X, y)
+    np.testing.assert_array_equal(est._theta, theta)
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_zero_rates_and_defaults_change_nothing(clf_data, reg_data, Est):
+    X, y = clf_data if Est is MLPClassifier else reg_data
+    base = _quiet_fit(Est(hidden_layer_sizes=(6, 5), max_iter=3, random_state=0), X, y)
+    same = _quiet_fit(Est(hidden_layer_sizes=(6, 5), max_iter=3, random_state=0,
+                          dropout=[0.0, 0.0],
+                          batch_norm_momentum=0.5), X, y)
+    np.testing.assert_array_equal(same._theta, base._theta)
+    assert base.batch_norm_gamma_ is None and base.auxiliary_coef_ is None
+    assert "aux_loss" not in base.history_
+
+
+def test_dropout_predict_is_deterministic_and_uses_the_whole_network(clf_data):
+    X, y = clf_data
+    clf = _quiet_fit(MLPClassifier((16, 8), dropout=0.3, activation="tanh", max_iter=20,
+                                   random_state=0), X, y)
+    p1, p2 = clf.predict_proba(X), clf.predict_proba(X)
+    np.testing.assert_array_equal(p1, p2)
+    Z = ref_predict(clf, X)
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(p1, E / E.sum(axis=1, keepdims=True), rtol=1e-10)
+
+
+def test_dropout_same_seed_same_model_in_any_process(clf_data, tmp_path):
+    X, y = clf_data
+    kw = dict(hidden_layer_sizes=(12, 6), dropout=[0.2, 0.4], max_iter=5, random_state=3)
+    a = _quiet_fit(MLPClassifier(**kw), X, y)
+    b = _quiet_fit(MLPClassifier(**kw), X, y)
+    np.testing.assert_array_equal(a._theta, b._theta)
+    c = _quiet_fit(MLPClassifier(**{**kw, "random_state": 4}), X, y)
+    assert not np.array_equal(a._theta, c._theta)
+    # a CSR copy of X has the same row keys, hence the same masks and model
+    s = _quiet_fit(MLPClassifier(**kw), sp.csr_matrix(X), y)
+    np.testing.assert_allclose(s._theta, a._theta, rtol=1e-9, atol=1e-12)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    code = (
+        "import sys, warnings, numpy as np; warnings.simplefilter('ignore');"
+        "from sknn import MLPClassifier;"
+        f"d = sys.argv[1]; est = MLPClassifier(**{kw!r});"
+        "est.fit(np.load(d + '/X.npy'), np.load(d + '/y.npy'));"
+        "np.save(d + '/theta.npy', est._theta)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "theta.npy"), a._theta)
+
+
+def test_dropout_changes_training_not_the_first_weights(clf_data):
+    X, y = clf_data
+    plain = _quiet_fit(MLPClassifier((12,), max_iter=1, random_state=0), X, y)
+    drop = _quiet_fit(MLPClassifier((12,), dropout=0.5, max_iter=1, random_state=0), X, y)
+    assert not np.allclose(plain._theta, drop._theta)
+    assert plain.coefs_[0].shape == drop.coefs_[0].shape
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_batch_norm_predicts_each_row_independently(clf_data, solver):
+    X, y = clf_data
+    clf = _quiet_fit(MLPClassifier((10, 7), batch_normalization=True, activation="tanh",
+                                   solver=solver, max_iter=15, random_state=0), X, y)
+    proba = clf.predict_proba(X)
+    for i in (0, 5, 77):
+        np.testing.assert_allclose(clf.predict_proba(X[i: i + 1])[0], proba[i], rtol=1e-12)
+    Z = ref_predict(clf, X)
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(proba, E / E.sum(axis=1, keepdims=True), rtol=1e-10)
+    # hidden layers have no bias of their own: beta is the intercept slot
+    assert clf.batch_norm_beta_[0] is not None
+    np.testing.assert_array_equal(clf.batch_norm_beta_[1], clf.intercepts_[1])
+    assert [g.shape for g in clf.batch_norm_gamma_] == [(10,), (7,)]
+
+
+def test_lbfgs_moving_statistics_are_the_training_sets(reg_data):
+    X, y = reg_data
+    sw = np.random.RandomState(0).uniform(0, 2, size=len(y))
+    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), batch_normalization=True, solver="lbfgs", max_iter=30,
+                                  random_state=0), X, y, sample_weight=sw)
+    Z = X @ est.coefs_[0]
+    mean = np.average(Z, axis=0, weights=sw)
+    var = np.average((Z - mean) ** 2, axis=0, weights=sw)
+    np.testing.assert_allclose(est.batch_norm_moving_mean_[0], mean, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(est.batch_norm_moving_variance_[0], var, rtol=1e-10)
+
+
+def test_partial_fit_and_warm_start_continue_moving_averages(reg_data):
+    # The moving update is linear in the previous moving values: a second call that
+    # continues from M1 ends momentum**k * (M1 - M0) away from one restarted at M0.
+    X, y = reg_data
+    est = MLPRegressor(hidden_layer_sizes=(5,), batch_normalization=True, batch_norm_momentum=0.8,
+                       batch_size=40, random_state=0)
+    est.partial_fit(X, y)
+    M1 = est._moving.copy()
+    restarted = copy.deepcopy(est)
+    restarted._moving[:] = init_moving(est._layout, np.float64)
+    est.partial_fit(X, y)
+    restarted.partial_fit(X, y)
+    k = len(y) // 40
+    np.testing.assert_allclose(est._moving - restarted._moving,
+                               0.8 ** k * (M1 - init_moving(est._layout, np.float64)),
+                               rtol=1e-9, atol=1e-12)
+    warm = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), batch_normalization=True, max_iter=1,
+                                   warm_start=True, random_state=0), X, y)
+    M = warm._moving.copy()
+    _quiet_fit(warm, X, y)
+    assert not np.array_equal(warm._moving, M)
+    fresh = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), batch_normalization=True, max_iter=2,
+                                    random_state=0), X, y)
+    assert warm.n_iter_ == 1 and not np.allclose(warm._moving, init_moving(warm._layout,
+                                                                          np.float64))
+    assert fresh._moving.shape == warm._moving.shape
+
+
+def test_early_stopping_restores_moving_statistics(reg_data):
+    X, y = reg_data
+    seen = []
+    record = LambdaCallback(on_epoch_end=lambda est, epoch, logs: seen.append(
+        (logs["val_loss"], est._moving.copy(), est._theta.copy())))
+    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), batch_normalization=True, max_iter=40,
+                                  learning_rate_init=0.05, random_state=0,
+                                  callbacks=[record, EarlyStopping(patience=3)]),
+                     X[:90], y[:90], validation_data=(X[90:], y[90:]))
+    best = int(np.argmin([v for v, _, _ in seen]))
+    assert best < len(seen) - 1  # stopped after the best epoch
+    np.testing.assert_array_equal(est._moving, seen[best][1])
+    np.testing.assert_array_equal(est._theta, seen[best][2])
+    # scikit-learn's early_stopping keeps the best moving statistics too
+    sk = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), batch_normalization=True, early_stopping=True,
+                                 max_iter=40, random_state=0), X, y)
+    np.testing.assert_allclose(sk.predict(X), ref_predict(sk, X).ravel(), rtol=1e-10)
+
+
+def test_summary_shows_the_layers(reg_data):
+    X, y = reg_data
+    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8, 4), batch_normalization=True, dropout=[0.5, 0.0],
+                                  wide_features=[0, 1], auxiliary_loss_weight=0.1, max_iter=2,
+                                  random_state=0), X, y)
+    text = est.summary()
+    for row in ("dense_1 (Dense)", "batch_normalization_1 (BatchNormalization)",
+                "activation_1 (Activation)", "dropout_1 (Dropout)", "aux_output (Dense)"):
+        assert row in text
+    assert "dropout_2" not in text  # rate 0: no layer
+    trainable = est._theta.size
+    frozen = 2 * (8 + 4)
+    assert f"Trainable params: {trainable:,}" in text
+    assert f"Non-trainable params: {frozen}" in text
+    assert f"Total params: {trainable + frozen:,}" in text
+    # Keras' counts: Dense without bias, BatchNormalization 4 per unit
+    assert f"{6 * 8}" in text.split("dense_1 (Dense)")[1].split("\n")[0]
+    assert f"{4 * 8}" in text.split("batch_normalization_1")[1].split("\n")[0]
+
+
+def test_auxiliary_output_history_and_main_prediction(reg_data):
+    X, y = reg_data
+    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8, 6), wide_features=[0, 1], auxiliary_loss_weight=0.1,
+                                  activation="tanh", max_iter=10, random_state=0), X, y,
+                     validation_data=(X[:30], y[:30]))
+    assert len(est.history_["aux_loss"]) == 10
+    assert est.auxiliary_coef_.shape == (6, 1) and est.auxiliary_intercept_.shape == (1,)
+    np.testing.assert_allclose(est.predict(X), ref_predict(est, X).ravel(), rtol=1e-10)
+    # val_loss is computed as loss_ is: (1 - w) main + w aux + L2, on the validation set
+    main = 0.5 * np.mean((est.predict(X[:30]) - y[:30]) ** 2)
+    A = X[:30]
+    for W, b in zip(est.coefs_[:-1], est.intercepts_[:-1]):
+        A = np.tanh(A @ W + b)
+    aux = 0.5 * np.mean(((A @ est.auxiliary_coef_ + est.auxiliary_intercept_).ravel()
+                         - y[:30]) ** 2)
+    W = est._theta[: est._layout[0, 3]]
+    expected = 0.9 * main + 0.1 * aux + 0.5 * est.alpha * (W @ W) / 30
+    assert est.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-10)
+    lbfgs = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), wide_features="all", auxiliary_loss_weight=0.3,
+                                    solver="lbfgs", max_iter=5, random_state=0), X, y)
+    assert len(lbfgs.history_["aux_loss"]) == lbfgs.n_iter_
+
+
+@pytest.mark.parametrize("params", [dict(batch_normalization=True, dropout=0.2),
+                                    dict(wide_features=[0], auxiliary_loss_weight=0.2,
+                                         batch_normalization=True)])
+def test_persistence_round_trips(reg_data, tmp_path, params):
+    X, y = reg_data
+    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(6, 5), max_iter=5, random_state=0, **params), X, y)
+    expected = est.predict(X)
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+    np.testing.assert_array_equal(loaded.batch_norm_moving_mean_[1],
+                                  est.batch_norm_moving_mean_[1])
+    joblib.dump(est, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict(X), expected)
+    sio.dump(est, tmp_path / "m.skops")
+    trusted = sio.get_untrusted_types(file=tmp_path / "m.skops")
+    loaded = sio.load(tmp_path / "m.skops", trusted=trusted)
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+    # a loaded model continues training (moving averages included)
+    _quiet_fit(loaded.set_params(warm_start=True, max_iter=1), X, y)
+    assert not np.array_equal(loaded._moving, est._moving)
+
+
+def test_float32_trains_and_predicts_in_float32(clf_data):
+    X, y = clf_data
+    clf = _quiet_fit(MLPClassifier((8, 6), batch_normalization=True, dropout=0.1, max_iter=5,
+                                   random_state=0), X.astype(np.float32), y)
+    assert clf._theta.dtype == np.float32 and clf._moving.dtype == np.float32
+    assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
