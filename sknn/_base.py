@@ -574,6 +574,12 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             }
         opt = self._optimizer
 
+        # Dropout masks: one draw from random_state per fit, before anything whose
+        # consumption depends on the row count (split, shuffles), so a weighted
+        # and a repeated-rows fit get the same seeds; drawn only with dropout, so
+        # the default keeps scikit-learn's random stream.
+        dropout = self._dropout_rates.size > 0
+        dropout_seed = int(rng.randint(np.iinfo(np.int32).max)) if dropout else 0
         early_stopping = self.early_stopping
         X_train, Y_train, sw_train = X, Y, sw
         if early_stopping and val is None:
@@ -620,7 +626,6 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         deep, wide = self._input_blocks(X_train)
         ws = self._workspace(batch_size, deep, wide)
         lay, lws = self._stages(ws, update_moving=True, deep=deep)
-        dropout = self._dropout_rates.size > 0
         hidden_code = ACTIVATION_CODES[self.activation]
         out_code = ACTIVATION_CODES[self.out_activation_]
         loss_code = LOSS_CODES[self._loss_name()]
@@ -636,9 +641,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
                         # not depend on the contents) without its two n-row temporaries.
                         rng.shuffle(sample_idx)
-                    # this epoch's dropout masks, from random_state (drawn only with
-                    # dropout: the default keeps scikit-learn's random stream)
-                    seed = int(rng.randint(np.iinfo(np.int32).max)) if dropout else 0
+                    # this epoch's masks: the fit's seed and the epoch's number,
+                    # counted across warm starts and partial_fit calls
+                    seed = (dropout_seed + len(self.history_["loss"])) & 0xFFFFFFFF
                     lr = opt["learning_rate"]
                     start = time.perf_counter()
                     ws.aux_loss[0] = 0.0
