@@ -43,7 +43,7 @@ from ._layout import (
 )
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
-from ._threads import blas_threads_for
+from ._threads import blas_threads_for, predict_blas_threads_for
 from ._validation import validate_data
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -339,8 +339,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
         net = contract.network(self)
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
-        # unlimited OpenBLAS collapsed predict when another job held a core).
-        with blas_threads_for(self._layout, chunk):
+        # unlimited OpenBLAS collapsed predict when another job held a core); tiny
+        # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
+        with predict_blas_threads_for(self._layout, chunk):
             predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code, deep,
                             wide, out, chunk)
         return out
