@@ -246,7 +246,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             )
         val = None
         if validation_data is not None:
-            val = self._validate_validation_data(validation_data, dtype)
+            val = self._validate_validation_data(validation_data, dtype, first_pass)
 
         n_samples, n_features = X.shape
         if first_pass:
@@ -293,7 +293,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
 
-    def _validate_validation_data(self, validation_data, dtype):
+    def _validate_validation_data(self, validation_data, dtype, first_pass):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
                 "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "

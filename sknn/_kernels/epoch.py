@@ -41,25 +41,28 @@ def gather_targets(Y, sw, rows, ybuf, swbuf):
 
 
 @jit(nogil=True)
-def batch_gradient(theta, net, obj, data, ws, rows, offs, yb, swb, grad):
+def batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb, swb,
+                   acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad):
     """Forward, loss and backward for the batch ``rows``: raw gradient into ``grad``.
 
     ``yb`` / ``swb`` are the batch's gathered targets and weights
-    (``gather_targets``).  Returns the batch's weighted loss sum.
+    (``gather_targets``); the rest are the fields of the records ``train_epoch``
+    takes, unpacked once per epoch (a record field read inside the batch loop
+    costs a reference-count update per array).  Returns the batch's weighted loss.
     """
     nb = rows.shape[0]
-    L = net.layout.shape[0]
-    n_out = net.layout[L - 1, 1]
-    deep_b = batch_block(data.deep, rows, ws.xbuf, nb)
-    wide_b = batch_block(data.wide, rows, ws.wbuf, nb)
-    wt = ws.wide_tmp[: nb * n_out].reshape((nb, n_out))
-    yhat = forward_pass(theta, net, deep_b, wide_b, rows, ws.acts, ws.zpre, offs, wt)
-    wloss = loss_and_output_delta(yb, yhat, unit_view(ws.zpre, offs, net.layout, L - 1, nb),
-                                  swb, obj.loss_code, net.out_code, obj.huber_delta,
-                                  unit_view(ws.deltas, offs, net.layout, L - 1, nb),
-                                  intercept_view(grad, net.layout, L - 1))
-    backward_pass(theta, net, deep_b, wide_b, rows, ws.acts, ws.zpre, ws.deltas, offs, grad,
-                  ws.wtbuf)
+    layout = net.layout
+    L = layout.shape[0]
+    n_out = layout[L - 1, 1]
+    deep_b = batch_block(deep, rows, xbuf, nb)
+    wide_b = batch_block(wide, rows, wbuf, nb)
+    wt = wide_tmp[: nb * n_out].reshape((nb, n_out))
+    yhat = forward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, offs, wt)
+    wloss = loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
+                                  swb, loss_code, net.out_code, huber_delta,
+                                  unit_view(deltas, offs, layout, L - 1, nb),
+                                  intercept_view(grad, layout, L - 1))
+    backward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, deltas, offs, grad, wtbuf)
     return wloss
 
 
@@ -78,21 +81,27 @@ def train_epoch(theta, net, obj, step, data, ws, perm, batch_size):
     n = perm.shape[0]
     n_coef = net.layout[0, 3]
     offs = unit_offsets(net.layout, batch_size)
-    alpha = obj.alpha
+    loss_code, huber_delta, alpha = obj.loss_code, obj.huber_delta, obj.alpha
+    deep, wide, Y, sw = data.deep, data.wide, data.Y, data.sw
+    grad, acts, zpre, deltas = ws.grad, ws.acts, ws.zpre, ws.deltas
+    xbuf, wbuf, ybuf, swbuf, wide_tmp, wtbuf = (ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
+                                                ws.wide_tmp, ws.wtbuf)
+    solver, lr, momentum, nesterov = step.solver, step.learning_rate, step.momentum, step.nesterov
+    beta_1, beta_2, epsilon, m, v = step.beta_1, step.beta_2, step.epsilon, step.m, step.v
     t = step.t
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
         rows = perm[start:stop]
-        yb, swb, sw_sum = gather_targets(data.Y, data.sw, rows, ws.ybuf, ws.swbuf)
+        yb, swb, sw_sum = gather_targets(Y, sw, rows, ybuf, swbuf)
         if sw_sum <= 0:
             continue
-        wloss = batch_gradient(theta, net, obj, data, ws, rows, offs, yb, swb, ws.grad)
+        wloss = batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb,
+                               swb, acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad)
         t += 1
-        sumsq = optimizer_step(theta, ws.grad, step.m, step.v, n_coef, alpha, sw_sum,
-                               step.solver, step.learning_rate, step.momentum, step.nesterov,
-                               step.beta_1, step.beta_2, step.epsilon, t)
+        sumsq = optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, lr, momentum,
+                               nesterov, beta_1, beta_2, epsilon, t)
         total += (wloss + 0.5 * alpha * sumsq) / sw_sum * nb
     return total, t
 
@@ -105,7 +114,7 @@ def loss_grad(theta, net, obj, data, ws, sw_sum, chunk):
     ``chunk`` to bound memory (``ws.gchunk`` holds a chunk's gradient); the result
     is scikit-learn's ``(sum sw*loss + alpha/2 ||W||^2) / sw_sum`` and its gradient.
     """
-    grad = ws.grad
+    grad, gchunk = ws.grad, ws.gchunk
     n = data.Y.shape[0]
     n_coef = net.layout[0, 3]
     offs = unit_offsets(net.layout, chunk)
@@ -116,11 +125,13 @@ def loss_grad(theta, net, obj, data, ws, sw_sum, chunk):
         stop = min(start + chunk, n)
         rows = rows_all[start:stop]
         yb, swb, _ = gather_targets(data.Y, data.sw, rows, ws.ybuf, ws.swbuf)
-        target = grad if first else ws.gchunk
-        total += batch_gradient(theta, net, obj, data, ws, rows, offs, yb, swb, target)
+        target = grad if first else gchunk
+        total += batch_gradient(theta, net, obj.loss_code, obj.huber_delta, data.deep,
+                                data.wide, rows, offs, yb, swb, ws.acts, ws.zpre, ws.deltas,
+                                ws.xbuf, ws.wbuf, ws.wide_tmp, ws.wtbuf, target)
         if not first:
             for i in range(grad.shape[0]):
-                grad[i] += ws.gchunk[i]
+                grad[i] += gchunk[i]
         first = False
     dt = theta.dtype.type
     a = dt(obj.alpha)
