@@ -409,6 +409,7 @@ from sknn._kernels.activations import ACTIVATION_CODES  # noqa: E402
 from sknn._kernels.epoch import loss_grad, train_epoch  # noqa: E402
 from sknn._kernels.losses import LOSS_CODES  # noqa: E402
 from sknn._kernels.optimizers import SGD  # noqa: E402
+from sknn._kernels.records import Data, Layers, Network, Objective, OptimizerStep  # noqa: E402
 
 
 def _f(name, Z):
@@ -528,29 +529,27 @@ class Net:
         value += 0.5 * self.alpha * theta[:n_coef] @ theta[:n_coef]
         return value / s, grad / s, aux_loss / s, stats
 
-    def lay(self, dtype, moving=None, dropout=None, keys=None, seed=0):
-        return (np.empty(0) if dropout is None else np.asarray(dropout, np.float64),
-                self.gamma_off, self.eps, 0.9,
-                np.empty(0, dtype=dtype) if moving is None else moving, self.aux,
-                float(self.aux_weight),
-                np.empty(0, dtype=np.int64) if keys is None else keys, seed)
+    def network(self, dtype, moving=None, dropout=None, keys=None, seed=0):
+        layers = Layers(np.empty(0) if dropout is None else np.asarray(dropout, np.float64),
+                        self.gamma_off, self.eps, 0.9,
+                        np.empty(0, dtype=dtype) if moving is None else moving, self.aux,
+                        float(self.aux_weight),
+                        np.empty(0, dtype=np.int64) if keys is None else keys, seed)
+        return Network(self.layout, self.n_wide, ACTIVATION_CODES[self.hidden],
+                       ACTIVATION_CODES[self.out], layers)
 
     def workspace(self, rows, deep, wide, dtype, dropout=False):
-        return _Workspace(self.layout, rows, deep, wide, self.hidden, dtype, self.aux,
-                          self.gamma_off, dropout)
+        return _Workspace(self.layout, rows, deep, wide, self.hidden, dtype, aux=self.aux,
+                          gamma_off=self.gamma_off, dropout=dropout)
 
     def kernel(self, theta, deep, wide, Y, sw, dropout=None, keys=None, seed=0):
         """``loss_grad`` on the whole set (one chunk): objective, gradient, aux loss, ws."""
         dtype = theta.dtype
         n = Y.shape[0]
         ws = self.workspace(n, deep, wide, dtype, dropout is not None)
-        h, o = ACTIVATION_CODES[self.hidden], ACTIVATION_CODES[self.out]
-        value = loss_grad(theta, ws.grad, self.layout, self.n_wide, h, o, LOSS_CODES[self.loss],
-                          1.0, deep, wide, Y, sw, float(sw.sum()), self.alpha, n, ws.acts,
-                          ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-                          ws.grad, ws.wtbuf, self.lay(dtype, dropout=dropout, keys=keys,
-                                                      seed=seed), ws.stages,
-                          ws.aux_loss)
+        value = loss_grad(theta, self.network(dtype, dropout=dropout, keys=keys, seed=seed),
+                          Objective(LOSS_CODES[self.loss], 1.0, self.alpha),
+                          Data(deep, wide, Y, sw), ws, float(sw.sum()), n)
         return value, ws.grad.copy(), float(ws.aux_loss[0]), ws
 
 
@@ -606,7 +605,7 @@ def test_network_with_stages_matches_numpy(case, weights, sparse, dtype):
     assert _rel_err(grad, ref_grad) < tol
     if net.gamma_off >= 0:  # the batch statistics the kernel kept
         H = int(net.layout[:-1, 1].sum())
-        got = ws.stages[1]
+        got = ws.layer_buffers.stats
         assert _rel_err(got[:H], np.concatenate([m for m, _ in stats])) < tol
         assert _rel_err(got[H: 2 * H], np.concatenate([v for _, v in stats])) < tol
 
@@ -645,7 +644,7 @@ def test_zero_weight_row_changes_nothing():
     assert v0 == pytest.approx(v1, rel=1e-13)
     assert a0 == pytest.approx(a1, rel=1e-13)
     np.testing.assert_allclose(g0, g1, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(ws0.stages[1], ws1.stages[1], rtol=1e-12)
+    np.testing.assert_allclose(ws0.layer_buffers.stats, ws1.layer_buffers.stats, rtol=1e-12)
 
 
 @pytest.mark.nojit
@@ -679,12 +678,11 @@ def test_train_epoch_updates_moving_averages(dtype):
     ws = net.workspace(5, deep, wide, dtype)
     m = np.zeros_like(theta)
     th = theta.copy()
-    h, o = ACTIVATION_CODES[net.hidden], ACTIVATION_CODES[net.out]
     lr = 0.05
-    train_epoch(th, ws.grad, m, m[:0], net.layout, 0, h, o, LOSS_CODES[net.loss], 1.0, deep,
-                wide, Y, sw, perm, 5, net.alpha, SGD, lr, 0.0, False, 0.9, 0.999, 1e-8, 0,
-                ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-                ws.wtbuf, net.lay(dtype, moving=moving), ws.stages, ws.aux_loss)
+    step = OptimizerStep(SGD, lr, 0.0, False, 0.9, 0.999, 1e-8, m, m[:0], 0)
+    train_epoch(th, net.network(dtype, moving=moving), Objective(LOSS_CODES[net.loss], 1.0,
+                                                                 net.alpha),
+                step, Data(deep, wide, Y, sw), ws, perm, 5)
     # reference: batch 1 at theta, a plain SGD step, batch 2 at the new theta
     ref = start.copy()
     t = theta.astype(np.float64)

@@ -28,7 +28,22 @@ import math
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import jit, jitable
+from .records import LayerBuffers, Layers
+
+
+@jitable
+def no_layers(dtype):
+    """The ``Layers`` record with every stage off (prediction, plain networks)."""
+    return Layers(np.empty(0), -1, 0.0, 0.0, np.empty(0, dtype=dtype),
+                  np.empty((0, 4), dtype=np.int64), 0.0, np.empty(0, dtype=np.int64), 0)
+
+
+@jitable
+def no_layer_buffers(dtype):
+    """The ``LayerBuffers`` record of a network whose stages are all off."""
+    none = np.empty(0, dtype=dtype)
+    return LayerBuffers(none, np.empty(0), none, none, none, none, none)
 
 
 @jit(nogil=True)

@@ -13,23 +13,15 @@ block ``buf[cap * sum(fan_out[:l]):][:nb * fan_out[l]]``.
 An input block is a tuple ``(dense, data, indices, indptr)``: a CSR matrix when
 ``indptr`` is non-empty, else the dense 2-D array (gathered batch rows).
 
-Per-layer stages (layers.py) are driven by ``lay``, a tuple
-``(dropout, gamma_off, bn_epsilon, bn_momentum, moving, aux, aux_weight, keys,
-seed)``: per-hidden-layer dropout rates (empty: none), with the training rows'
-keys and the epoch's seed for the masks (``layers.dropout_forward``); where batch normalization's gamma
-starts in theta (-1: none), its epsilon and momentum and the moving statistics
-(updated in place; empty: not updated, as in L-BFGS); the auxiliary output
-layer's layout row (``(0, 4)``: none) and its loss weight.  Their buffers are
-``lws = (xhat, stats, mask, dropped, aux_acts, aux_deltas, aux_tmp)``: xhat, mask
-and dropped have ``cap`` rows per hidden layer like ``acts``; ``stats`` (float64)
-holds every hidden unit's batch mean, then variance, then 1/sqrt(var + eps);
-the aux buffers are ``cap x n_aux`` and ``cap x last hidden``.  Unused parts are
-empty arrays, so one compiled kernel serves every option combination.
+Per-layer stages (layers.py: batch normalization, dropout, the auxiliary
+output) are driven by ``net.layers`` and use the buffers ``lws``: the records
+``Layers`` and ``LayerBuffers`` of records.py, whose unused parts are empty
+arrays, so one compiled kernel serves every option combination.
 """
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import jit, jitable
 from .activations import activation_grad, bias_activate
 from .layers import (batch_norm_backward, batch_norm_moving_update, batch_norm_train,
                      dropout_backward, dropout_forward)
@@ -73,9 +65,16 @@ def unit_view(buf, offs, layout, l, nb):
     return buf[offs[l]: offs[l] + nb * layout[l, 1]].reshape((nb, layout[l, 1]))
 
 
-@jit(nogil=True)
+@jitable
 def is_sparse(block):
+    """Whether an input block is a CSR matrix (the one definition of that test)."""
     return block[3].shape[0] > 0
+
+
+@jitable
+def dense_width(block):
+    """Columns of a dense block's gathered rows; 0 for a CSR block (no gather buffer)."""
+    return 0 if is_sparse(block) else block[0].shape[1]
 
 
 @jit(nogil=True)
@@ -130,20 +129,21 @@ def layer_input(acts, dropped, offs, layout, l, nb, dropout):
 
 
 @jit(nogil=True)
-def forward_pass(theta, layout, n_wide, hidden_code, out_code, deep, wide, rows,
-                 acts, zpre, offs, wide_tmp, sw, lay, lws):
+def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, lws):
     """Compute every layer's activations for the batch ``rows`` (nb rows).
 
-    ``deep``/``wide`` are input blocks holding the batch (dense blocks are the
-    gathered rows).  ``offs`` are the workspaces' layer offsets (``unit_offsets``).
-    ``wide_tmp`` is an ``nb x n_outputs`` scratch for the wide product (unused
-    when ``n_wide == 0``).  ``sw`` are the batch's sample weights (batch
-    normalization's statistics); ``lay``/``lws`` the layer stages and their
-    buffers (module docstring).  A hidden layer is ``Z = A W`` -> batch
+    ``net`` is the ``Network`` record (records.py).  ``deep``/``wide`` are input
+    blocks holding the batch (dense blocks are the gathered rows).  ``offs`` are
+    the workspaces' layer offsets (``unit_offsets``).  ``wide_tmp`` is an
+    ``nb x n_outputs`` scratch for the wide product (unused when ``n_wide == 0``).
+    ``sw`` are the batch's sample weights (batch normalization's statistics);
+    ``net.layers`` the layer stages and ``lws`` their buffers (``Layers`` and
+    ``LayerBuffers`` in records.py).  A hidden layer is ``Z = A W`` -> batch
     normalization (``gamma * xhat``) -> bias (beta) and activation -> dropout.
-    Returns the output activations; the auxiliary output goes to ``lws[4]``.
+    Returns the output activations; the auxiliary output goes to ``lws.aux_acts``.
     """
-    dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed = lay
+    layout, n_wide, hidden_code, out_code = net.layout, net.n_wide, net.hidden_code, net.out_code
+    dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed = net.layers
     xhat, stats, mask, dropped, aux_acts, _, _ = lws
     nb = rows.shape[0]
     L = layout.shape[0]
@@ -214,11 +214,10 @@ def transpose_into(W, out):
 
 
 @jit(nogil=True)
-def backward_pass(theta, layout, n_wide, hidden_code, deep, wide, rows,
-                  acts, zpre, deltas, offs, grad, wtbuf, sw, lay, lws):
+def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf, sw, lws):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 
-    The output layer's delta (sw-weighted dL/dZ) must already be in ``deltas`` and
+    ``net`` is the ``Network`` record (records.py).  The output layer's delta (sw-weighted dL/dZ) must already be in ``deltas`` and
     its bias gradient in ``grad`` (``loss_and_output_delta`` writes both).  Writes
     ``grad_W = A^T delta``; each hidden layer's ``grad_b = sum(delta)`` comes out
     of ``activation_grad`` in the pass that forms that delta.  Neither the L2
@@ -227,11 +226,12 @@ def backward_pass(theta, layout, n_wide, hidden_code, deep, wide, rows,
     ``W`` does not fit in it use BLAS's transposed product directly.
 
     Layer stages as in ``forward_pass``: the auxiliary output's delta (in
-    ``lws[5]``, its bias gradient in ``grad``) joins the last hidden layer's;
+    ``lws.aux_deltas``, its bias gradient in ``grad``) joins the last hidden layer's;
     dropout multiplies by the mask; batch normalization turns dL/dy into dL/dz
     and writes gamma's gradient (beta's is the column sum of ``activation_grad``).
     """
-    dropout, gamma_off, _, _, _, aux, _, _, _ = lay
+    layout, n_wide, hidden_code = net.layout, net.n_wide, net.hidden_code
+    dropout, gamma_off, _, _, _, aux, _, _, _ = net.layers
     xhat, stats, mask, dropped, _, aux_deltas, aux_tmp = lws
     nb = rows.shape[0]
     L = layout.shape[0]
