@@ -9,8 +9,6 @@ the pre-activation.
 
 import math
 
-import numpy as np
-
 from .._numba import jit
 
 IDENTITY = 0

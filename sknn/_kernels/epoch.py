@@ -8,9 +8,15 @@ updates ``theta`` in place.  Nothing here allocates per batch.
 import numpy as np
 
 from .._numba import jit
-from .losses import loss_and_output_delta, loss_value
-from .network import (backward_pass, forward_pass, gather_rows, intercept_view, unit_offsets,
-                      unit_view)
+from .losses import loss_and_output_delta
+from .network import (
+    backward_pass,
+    forward_pass,
+    gather_rows,
+    intercept_view,
+    unit_offsets,
+    unit_view,
+)
 from .optimizers import optimizer_step, sum_squares
 
 
