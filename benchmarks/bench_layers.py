@@ -35,8 +35,9 @@ import argparse  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(REPO))
-import sknn  # noqa: E402
 from bench_mlp import make_data, set_torch_threads, torch  # noqa: E402
+
+import sknn  # noqa: E402
 
 CASES = {  # name: (batch, dtype)
     "fmnist-b32-f64": (32, np.float64),

@@ -10,10 +10,10 @@ arguments (see ``records.py`` on why per-call kernels avoid records).
 import numpy as np
 
 from ._kernels.activations import ACTIVATION_CODES, needs_preactivation
+from ._kernels.layers import row_keys
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import dense_width, transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
-from ._kernels.layers import row_keys
 from ._kernels.records import Data, LayerBuffers, Layers, Network, Objective, Workspace
 from ._layout import n_params
 from ._optimizers import StochasticOptimizer

@@ -76,7 +76,7 @@ def ref_bn_backward(D, Z, w, gamma, eps):
         r = 1.0 / np.sqrt(var[j] + eps)
         c = Z[:, j] - mean[j]
         # J[i, k] = d xhat_i / d z_k
-        J = r * (np.eye(n) - w[None, :] / S) - np.outer(c, c * w) * r ** 3 / S
+        J = r * (np.eye(n) - w[None, :] / S) - np.outer(c, c * w) * r**3 / S
         dz[:, j] = gamma[j] * (J.T @ D[:, j])
     return dz, (D * xhat).sum(axis=0)
 
@@ -91,7 +91,13 @@ def _bn_case(dtype, n=13, m=5, seed=0, zero_row=None):
     gamma = rng.uniform(0.5, 1.5, size=m)
     beta = rng.normal(size=m)
     D = rng.normal(size=(n, m)) * w[:, None]  # deltas carry the sample weights
-    return Z.astype(dtype), w.astype(dtype), gamma.astype(dtype), beta.astype(dtype), D.astype(dtype)
+    return (
+        Z.astype(dtype),
+        w.astype(dtype),
+        gamma.astype(dtype),
+        beta.astype(dtype),
+        D.astype(dtype),
+    )
 
 
 def kernel_bn_train(Z, w, gamma, eps):
@@ -248,7 +254,7 @@ def ref_mask(keys, rows, seed, layer, m, rate):
     for i, r in enumerate(rows):
         h = ref_mix32(int(keys[r]) ^ base)
         for j in range(m):
-            u = ref_mix32((h + j * 0x9E3779B1) & M32) / 2.0 ** 32
+            u = ref_mix32((h + j * 0x9E3779B1) & M32) / 2.0**32
             mask[i, j] = 1 / (1 - rate) if u >= rate else 0.0
     return mask
 
@@ -281,7 +287,7 @@ def test_row_keys(dtype):
 def test_dropout_forward_matches_reference(dtype, rate):
     rng = np.random.RandomState(5)
     A = rng.normal(size=(9, 7)).astype(dtype)
-    keys = rng.randint(0, 2 ** 32, size=20).astype(np.int64)
+    keys = rng.randint(0, 2**32, size=20).astype(np.int64)
     rows = rng.permutation(20)[:9].astype(np.int64)
     mask = np.full_like(A, np.nan)
     out = np.full_like(A, np.nan)
@@ -320,8 +326,9 @@ def test_dropout_backward(dtype):
     rng = np.random.RandomState(6)
     A = rng.normal(size=(9, 4)).astype(dtype)
     mask, out = np.empty_like(A), np.empty_like(A)
-    dropout_forward(A, 0.4, mask, out, np.arange(9, dtype=np.int64),
-                    np.arange(9, dtype=np.int64), 7, 1)
+    dropout_forward(
+        A, 0.4, mask, out, np.arange(9, dtype=np.int64), np.arange(9, dtype=np.int64), 7, 1
+    )
     D = rng.normal(size=A.shape).astype(dtype)
     Dk = D.copy()
     dropout_backward(Dk, mask)
@@ -356,8 +363,9 @@ def test_init_theta_extras_keep_the_plain_weights(weight_init):
     plain = make_layout(units, n_wide)
     theta0 = init_theta(plain, np.random.RandomState(0), "relu", weight_init, np.float64)
     layout, aux, gamma_off = make_layouts(units, n_wide, aux_outputs=3, batch_norm=True)
-    theta = init_theta(layout, np.random.RandomState(0), "relu", weight_init, np.float64,
-                       aux, gamma_off)
+    theta = init_theta(
+        layout, np.random.RandomState(0), "relu", weight_init, np.float64, aux, gamma_off
+    )
     assert theta.size == n_params(layout, aux, gamma_off)
     for W0, W in zip(coef_views(theta0, plain), coef_views(theta, layout)):
         np.testing.assert_array_equal(W0, W)
@@ -446,22 +454,33 @@ def _loss_and_dZ(loss, P, Y):
 class Net:
     """A network with the optional stages, its theta unpacked by hand."""
 
-    def __init__(self, units, n_wide=0, aux=False, bn=False, hidden="tanh", out="identity",
-                 loss="squared_error", eps=1e-3, aux_weight=0.3, alpha=0.2):
+    def __init__(
+        self,
+        units,
+        n_wide=0,
+        aux=False,
+        bn=False,
+        hidden="tanh",
+        out="identity",
+        loss="squared_error",
+        eps=1e-3,
+        aux_weight=0.3,
+        alpha=0.2,
+    ):
         self.units, self.n_wide, self.hidden, self.out, self.loss = units, n_wide, hidden, out, loss
         self.eps, self.alpha = eps, alpha
         self.aux_weight = aux_weight if aux else 0.0
-        self.layout, self.aux, self.gamma_off = make_layouts(units, n_wide, units[-1] if aux else 0,
-                                                             bn)
+        self.layout, self.aux, self.gamma_off = make_layouts(
+            units, n_wide, units[-1] if aux else 0, bn
+        )
         self.size = n_params(self.layout, self.aux, self.gamma_off)
 
     def unpack(self, theta):
         theta = np.asarray(theta, np.float64)
         rows = list(self.layout) + list(self.aux)
-        Ws = [theta[w: w + fi * fo].reshape(fi, fo) for fi, fo, w, _ in rows]
-        bs = [theta[b: b + fo] for _, fo, _, b in rows]
-        gammas = (gamma_views(theta, self.layout, self.gamma_off) if self.gamma_off >= 0
-                  else None)
+        Ws = [theta[w : w + fi * fo].reshape(fi, fo) for fi, fo, w, _ in rows]
+        bs = [theta[b : b + fo] for _, fo, _, b in rows]
+        gammas = gamma_views(theta, self.layout, self.gamma_off) if self.gamma_off >= 0 else None
         return Ws, bs, gammas
 
     def objective(self, theta, X, Xw, Y, sw, masks=None):
@@ -484,7 +503,7 @@ class Net:
             cache.append((A, Z, y))
             A = A_out
         A_last = A
-        Zo = A @ Ws[L - 1][self.n_wide:] + bs[L - 1]
+        Zo = A @ Ws[L - 1][self.n_wide :] + bs[L - 1]
         if self.n_wide:
             Zo = Zo + np.asarray(Xw, np.float64) @ Ws[L - 1][: self.n_wide]
         P = _f(self.out, Zo)
@@ -499,7 +518,7 @@ class Net:
         if self.n_wide:
             g[L - 1] = np.vstack([np.asarray(Xw, np.float64).T @ D, g[L - 1]])
         gb[L - 1] = D.sum(axis=0)
-        dA = D @ Ws[L - 1][self.n_wide:].T
+        dA = D @ Ws[L - 1][self.n_wide :].T
         aux_loss = 0.0
         if len(self.aux):
             Pa = _f(self.out, A_last @ Ws[L] + bs[L])
@@ -530,26 +549,52 @@ class Net:
         return value / s, grad / s, aux_loss / s, stats
 
     def network(self, dtype, moving=None, dropout=None, keys=None, seed=0):
-        layers = Layers(np.empty(0) if dropout is None else np.asarray(dropout, np.float64),
-                        self.gamma_off, self.eps, 0.9,
-                        np.empty(0, dtype=dtype) if moving is None else moving, self.aux,
-                        float(self.aux_weight),
-                        np.empty(0, dtype=np.int64) if keys is None else keys, seed)
-        return Network(self.layout, self.n_wide, ACTIVATION_CODES[self.hidden],
-                       ACTIVATION_CODES[self.out], layers)
+        layers = Layers(
+            np.empty(0) if dropout is None else np.asarray(dropout, np.float64),
+            self.gamma_off,
+            self.eps,
+            0.9,
+            np.empty(0, dtype=dtype) if moving is None else moving,
+            self.aux,
+            float(self.aux_weight),
+            np.empty(0, dtype=np.int64) if keys is None else keys,
+            seed,
+        )
+        return Network(
+            self.layout,
+            self.n_wide,
+            ACTIVATION_CODES[self.hidden],
+            ACTIVATION_CODES[self.out],
+            layers,
+        )
 
     def workspace(self, rows, deep, wide, dtype, dropout=False):
-        return _Workspace(self.layout, rows, deep, wide, self.hidden, dtype, aux=self.aux,
-                          gamma_off=self.gamma_off, dropout=dropout)
+        return _Workspace(
+            self.layout,
+            rows,
+            deep,
+            wide,
+            self.hidden,
+            dtype,
+            aux=self.aux,
+            gamma_off=self.gamma_off,
+            dropout=dropout,
+        )
 
     def kernel(self, theta, deep, wide, Y, sw, dropout=None, keys=None, seed=0):
         """``loss_grad`` on the whole set (one chunk): objective, gradient, aux loss, ws."""
         dtype = theta.dtype
         n = Y.shape[0]
         ws = self.workspace(n, deep, wide, dtype, dropout is not None)
-        value = loss_grad(theta, self.network(dtype, dropout=dropout, keys=keys, seed=seed),
-                          Objective(LOSS_CODES[self.loss], 1.0, self.alpha),
-                          Data(deep, wide, Y, sw), ws, float(sw.sum()), n)
+        value = loss_grad(
+            theta,
+            self.network(dtype, dropout=dropout, keys=keys, seed=seed),
+            Objective(LOSS_CODES[self.loss], 1.0, self.alpha),
+            Data(deep, wide, Y, sw),
+            ws,
+            float(sw.sum()),
+            n,
+        )
         return value, ws.grad.copy(), float(ws.aux_loss[0]), ws
 
 
@@ -562,7 +607,7 @@ def _net_data(net, n=11, seed=0, sparse=False, weights=True, dtype=np.float64):
     Xw = rng.normal(size=(n, net.n_wide)) if net.n_wide else None
     theta = rng.normal(scale=0.5, size=net.size)
     if net.gamma_off >= 0:
-        theta[net.gamma_off:] = rng.uniform(0.5, 1.5, size=net.size - net.gamma_off)
+        theta[net.gamma_off :] = rng.uniform(0.5, 1.5, size=net.size - net.gamma_off)
     if net.loss == "log_loss":
         Y = np.eye(net.units[-1])[rng.randint(net.units[-1], size=n)]
     elif net.loss == "binary_log_loss":
@@ -579,12 +624,16 @@ def _net_data(net, n=11, seed=0, sparse=False, weights=True, dtype=np.float64):
 
 NET_CASES = [
     pytest.param(dict(bn=True), id="bn"),
-    pytest.param(dict(bn=True, n_wide=3, aux=True, out="softmax", loss="log_loss"),
-                 id="bn-wide-aux-softmax"),
-    pytest.param(dict(n_wide=2, aux=True, out="logistic", loss="binary_log_loss",
-                      hidden="softplus"), id="wide-aux-logistic"),
-    pytest.param(dict(bn=True, hidden="softplus", out="logistic", loss="binary_log_loss"),
-                 id="bn-softplus"),
+    pytest.param(
+        dict(bn=True, n_wide=3, aux=True, out="softmax", loss="log_loss"), id="bn-wide-aux-softmax"
+    ),
+    pytest.param(
+        dict(n_wide=2, aux=True, out="logistic", loss="binary_log_loss", hidden="softplus"),
+        id="wide-aux-logistic",
+    ),
+    pytest.param(
+        dict(bn=True, hidden="softplus", out="logistic", loss="binary_log_loss"), id="bn-softplus"
+    ),
 ]
 
 
@@ -607,7 +656,7 @@ def test_network_with_stages_matches_numpy(case, weights, sparse, dtype):
         H = int(net.layout[:-1, 1].sum())
         got = ws.layer_buffers.stats
         assert _rel_err(got[:H], np.concatenate([m for m, _ in stats])) < tol
-        assert _rel_err(got[H: 2 * H], np.concatenate([v for _, v in stats])) < tol
+        assert _rel_err(got[H : 2 * H], np.concatenate([v for _, v in stats])) < tol
 
 
 @pytest.mark.nojit
@@ -624,7 +673,9 @@ def test_network_with_stages_finite_differences(case, weights, sparse):
         tp, tm = theta.copy(), theta.copy()
         tp[i] += h
         tm[i] -= h
-        fd[i] = (net.kernel(tp, deep, wide, Y, sw)[0] - net.kernel(tm, deep, wide, Y, sw)[0]) / (2 * h)
+        fd[i] = (net.kernel(tp, deep, wide, Y, sw)[0] - net.kernel(tm, deep, wide, Y, sw)[0]) / (
+            2 * h
+        )
     assert _rel_err(grad, fd) < 1e-6
 
 
@@ -655,8 +706,7 @@ def test_dropout_network_matches_numpy_with_its_masks(dtype):
     X, Xw, theta, Y, sw, deep, wide = _net_data(net, dtype=dtype)
     rates = np.array([0.3, 0.5])
     keys = _keys(X.astype(dtype))
-    value, grad, _, ws = net.kernel(theta, deep, wide, Y, sw, dropout=rates, keys=keys,
-                                    seed=11)
+    value, grad, _, ws = net.kernel(theta, deep, wide, Y, sw, dropout=rates, keys=keys, seed=11)
     rows = np.arange(X.shape[0])
     masks = [ref_mask(keys, rows, 11, 0, 6, 0.3), ref_mask(keys, rows, 11, 1, 5, 0.5)]
     ref_value, ref_grad, _, _ = net.objective(theta, X, Xw, Y, sw, masks=masks)
@@ -680,9 +730,16 @@ def test_train_epoch_updates_moving_averages(dtype):
     th = theta.copy()
     lr = 0.05
     step = OptimizerStep(SGD, lr, 0.0, False, 0.9, 0.999, 1e-8, m, m[:0], 0)
-    train_epoch(th, net.network(dtype, moving=moving), Objective(LOSS_CODES[net.loss], 1.0,
-                                                                 net.alpha),
-                step, Data(deep, wide, Y, sw), ws, perm, 5)
+    train_epoch(
+        th,
+        net.network(dtype, moving=moving),
+        Objective(LOSS_CODES[net.loss], 1.0, net.alpha),
+        step,
+        Data(deep, wide, Y, sw),
+        ws,
+        perm,
+        5,
+    )
     # reference: batch 1 at theta, a plain SGD step, batch 2 at the new theta
     ref = start.copy()
     t = theta.astype(np.float64)
@@ -744,8 +801,11 @@ def ref_predict(est, X):
     for l in range(len(coefs) - 1):
         Z = A @ coefs[l]
         if est.batch_norm_gamma_ is not None:
-            Z = (est.batch_norm_gamma_[l] * (Z - est.batch_norm_moving_mean_[l])
-                 / np.sqrt(est.batch_norm_moving_variance_[l] + est.batch_norm_epsilon))
+            Z = (
+                est.batch_norm_gamma_[l]
+                * (Z - est.batch_norm_moving_mean_[l])
+                / np.sqrt(est.batch_norm_moving_variance_[l] + est.batch_norm_epsilon)
+            )
         A = act(Z + intercepts[l])
     if est._wide_idx is not None:
         A = np.hstack([np.asarray(X, np.float64)[:, est._wide_idx], A])
@@ -779,12 +839,18 @@ def test_bad_layer_parameters_raise_before_any_change(clf_data, params, match):
     np.testing.assert_array_equal(est._theta, before["_theta"])
 
 
-@pytest.mark.parametrize("change", [dict(batch_normalization=True),
-                                    dict(auxiliary_loss_weight=0.2)])
+@pytest.mark.parametrize(
+    "change", [dict(batch_normalization=True), dict(auxiliary_loss_weight=0.2)]
+)
 def test_warm_start_keeps_the_layer_structure(reg_data, change):
     X, y = reg_data
-    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), wide_features=[0], max_iter=2, warm_start=True,
-                                  random_state=0), X, y)
+    est = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(5,), wide_features=[0], max_iter=2, warm_start=True, random_state=0
+        ),
+        X,
+        y,
+    )
     theta = est._theta.copy()
     est.set_params(**change)
     with pytest.raises(ValueError, match="warm_start and partial_fit"):
@@ -796,9 +862,17 @@ def test_warm_start_keeps_the_layer_structure(reg_data, change):
 def test_zero_rates_and_defaults_change_nothing(clf_data, reg_data, Est):
     X, y = clf_data if Est is MLPClassifier else reg_data
     base = _quiet_fit(Est(hidden_layer_sizes=(6, 5), max_iter=3, random_state=0), X, y)
-    same = _quiet_fit(Est(hidden_layer_sizes=(6, 5), max_iter=3, random_state=0,
-                          dropout=[0.0, 0.0],
-                          batch_norm_momentum=0.5), X, y)
+    same = _quiet_fit(
+        Est(
+            hidden_layer_sizes=(6, 5),
+            max_iter=3,
+            random_state=0,
+            dropout=[0.0, 0.0],
+            batch_norm_momentum=0.5,
+        ),
+        X,
+        y,
+    )
     np.testing.assert_array_equal(same._theta, base._theta)
     assert base.batch_norm_gamma_ is None and base.auxiliary_coef_ is None
     assert "aux_loss" not in base.history_
@@ -806,8 +880,9 @@ def test_zero_rates_and_defaults_change_nothing(clf_data, reg_data, Est):
 
 def test_dropout_predict_is_deterministic_and_uses_the_whole_network(clf_data):
     X, y = clf_data
-    clf = _quiet_fit(MLPClassifier((16, 8), dropout=0.3, activation="tanh", max_iter=20,
-                                   random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPClassifier((16, 8), dropout=0.3, activation="tanh", max_iter=20, random_state=0), X, y
+    )
     p1, p2 = clf.predict_proba(X), clf.predict_proba(X)
     np.testing.assert_array_equal(p1, p2)
     Z = ref_predict(clf, X)
@@ -850,11 +925,21 @@ def test_dropout_changes_training_not_the_first_weights(clf_data):
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 def test_batch_norm_predicts_each_row_independently(clf_data, solver):
     X, y = clf_data
-    clf = _quiet_fit(MLPClassifier((10, 7), batch_normalization=True, activation="tanh",
-                                   solver=solver, max_iter=15, random_state=0), X, y)
+    clf = _quiet_fit(
+        MLPClassifier(
+            (10, 7),
+            batch_normalization=True,
+            activation="tanh",
+            solver=solver,
+            max_iter=15,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     proba = clf.predict_proba(X)
     for i in (0, 5, 77):
-        np.testing.assert_allclose(clf.predict_proba(X[i: i + 1])[0], proba[i], rtol=1e-12)
+        np.testing.assert_allclose(clf.predict_proba(X[i : i + 1])[0], proba[i], rtol=1e-12)
     Z = ref_predict(clf, X)
     E = np.exp(Z - Z.max(axis=1, keepdims=True))
     np.testing.assert_allclose(proba, E / E.sum(axis=1, keepdims=True), rtol=1e-10)
@@ -867,8 +952,18 @@ def test_batch_norm_predicts_each_row_independently(clf_data, solver):
 def test_lbfgs_moving_statistics_are_the_training_sets(reg_data):
     X, y = reg_data
     sw = np.random.RandomState(0).uniform(0, 2, size=len(y))
-    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), batch_normalization=True, solver="lbfgs", max_iter=30,
-                                  random_state=0), X, y, sample_weight=sw)
+    est = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(8,),
+            batch_normalization=True,
+            solver="lbfgs",
+            max_iter=30,
+            random_state=0,
+        ),
+        X,
+        y,
+        sample_weight=sw,
+    )
     Z = X @ est.coefs_[0]
     mean = np.average(Z, axis=0, weights=sw)
     var = np.average((Z - mean) ** 2, axis=0, weights=sw)
@@ -880,8 +975,13 @@ def test_partial_fit_and_warm_start_continue_moving_averages(reg_data):
     # The moving update is linear in the previous moving values: a second call that
     # continues from M1 ends momentum**k * (M1 - M0) away from one restarted at M0.
     X, y = reg_data
-    est = MLPRegressor(hidden_layer_sizes=(5,), batch_normalization=True, batch_norm_momentum=0.8,
-                       batch_size=40, random_state=0)
+    est = MLPRegressor(
+        hidden_layer_sizes=(5,),
+        batch_normalization=True,
+        batch_norm_momentum=0.8,
+        batch_size=40,
+        random_state=0,
+    )
     est.partial_fit(X, y)
     M1 = est._moving.copy()
     restarted = copy.deepcopy(est)
@@ -889,48 +989,100 @@ def test_partial_fit_and_warm_start_continue_moving_averages(reg_data):
     est.partial_fit(X, y)
     restarted.partial_fit(X, y)
     k = len(y) // 40
-    np.testing.assert_allclose(est._moving - restarted._moving,
-                               0.8 ** k * (M1 - init_moving(est._layout, np.float64)),
-                               rtol=1e-9, atol=1e-12)
-    warm = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), batch_normalization=True, max_iter=1,
-                                   warm_start=True, random_state=0), X, y)
+    np.testing.assert_allclose(
+        est._moving - restarted._moving,
+        0.8**k * (M1 - init_moving(est._layout, np.float64)),
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    warm = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(5,),
+            batch_normalization=True,
+            max_iter=1,
+            warm_start=True,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     M = warm._moving.copy()
     _quiet_fit(warm, X, y)
     assert not np.array_equal(warm._moving, M)
-    fresh = _quiet_fit(MLPRegressor(hidden_layer_sizes=(5,), batch_normalization=True, max_iter=2,
-                                    random_state=0), X, y)
-    assert warm.n_iter_ == 1 and not np.allclose(warm._moving, init_moving(warm._layout,
-                                                                          np.float64))
+    fresh = _quiet_fit(
+        MLPRegressor(hidden_layer_sizes=(5,), batch_normalization=True, max_iter=2, random_state=0),
+        X,
+        y,
+    )
+    assert warm.n_iter_ == 1 and not np.allclose(
+        warm._moving, init_moving(warm._layout, np.float64)
+    )
     assert fresh._moving.shape == warm._moving.shape
 
 
 def test_early_stopping_restores_moving_statistics(reg_data):
     X, y = reg_data
     seen = []
-    record = LambdaCallback(on_epoch_end=lambda est, epoch, logs: seen.append(
-        (logs["val_loss"], est._moving.copy(), est._theta.copy())))
-    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), batch_normalization=True, max_iter=40,
-                                  learning_rate_init=0.05, random_state=0,
-                                  callbacks=[record, EarlyStopping(patience=3)]),
-                     X[:90], y[:90], validation_data=(X[90:], y[90:]))
+    record = LambdaCallback(
+        on_epoch_end=lambda est, epoch, logs: seen.append(
+            (logs["val_loss"], est._moving.copy(), est._theta.copy())
+        )
+    )
+    est = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(8,),
+            batch_normalization=True,
+            max_iter=40,
+            learning_rate_init=0.05,
+            random_state=0,
+            callbacks=[record, EarlyStopping(patience=3)],
+        ),
+        X[:90],
+        y[:90],
+        validation_data=(X[90:], y[90:]),
+    )
     best = int(np.argmin([v for v, _, _ in seen]))
     assert best < len(seen) - 1  # stopped after the best epoch
     np.testing.assert_array_equal(est._moving, seen[best][1])
     np.testing.assert_array_equal(est._theta, seen[best][2])
     # scikit-learn's early_stopping keeps the best moving statistics too
-    sk = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), batch_normalization=True, early_stopping=True,
-                                 max_iter=40, random_state=0), X, y)
+    sk = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(8,),
+            batch_normalization=True,
+            early_stopping=True,
+            max_iter=40,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     np.testing.assert_allclose(sk.predict(X), ref_predict(sk, X).ravel(), rtol=1e-10)
 
 
 def test_summary_shows_the_layers(reg_data):
     X, y = reg_data
-    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8, 4), batch_normalization=True, dropout=[0.5, 0.0],
-                                  wide_features=[0, 1], auxiliary_loss_weight=0.1, max_iter=2,
-                                  random_state=0), X, y)
+    est = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(8, 4),
+            batch_normalization=True,
+            dropout=[0.5, 0.0],
+            wide_features=[0, 1],
+            auxiliary_loss_weight=0.1,
+            max_iter=2,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     text = est.summary()
-    for row in ("dense_1 (Dense)", "batch_normalization_1 (BatchNormalization)",
-                "activation_1 (Activation)", "dropout_1 (Dropout)", "aux_output (Dense)"):
+    for row in (
+        "dense_1 (Dense)",
+        "batch_normalization_1 (BatchNormalization)",
+        "activation_1 (Activation)",
+        "dropout_1 (Dropout)",
+        "aux_output (Dense)",
+    ):
         assert row in text
     assert "dropout_2" not in text  # rate 0: no layer
     trainable = est._theta.size
@@ -945,9 +1097,19 @@ def test_summary_shows_the_layers(reg_data):
 
 def test_auxiliary_output_history_and_main_prediction(reg_data):
     X, y = reg_data
-    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8, 6), wide_features=[0, 1], auxiliary_loss_weight=0.1,
-                                  activation="tanh", max_iter=10, random_state=0), X, y,
-                     validation_data=(X[:30], y[:30]))
+    est = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(8, 6),
+            wide_features=[0, 1],
+            auxiliary_loss_weight=0.1,
+            activation="tanh",
+            max_iter=10,
+            random_state=0,
+        ),
+        X,
+        y,
+        validation_data=(X[:30], y[:30]),
+    )
     assert len(est.history_["aux_loss"]) == 10
     assert est.auxiliary_coef_.shape == (6, 1) and est.auxiliary_intercept_.shape == (1,)
     np.testing.assert_allclose(est.predict(X), ref_predict(est, X).ravel(), rtol=1e-10)
@@ -956,27 +1118,43 @@ def test_auxiliary_output_history_and_main_prediction(reg_data):
     A = X[:30]
     for W, b in zip(est.coefs_[:-1], est.intercepts_[:-1]):
         A = np.tanh(A @ W + b)
-    aux = 0.5 * np.mean(((A @ est.auxiliary_coef_ + est.auxiliary_intercept_).ravel()
-                         - y[:30]) ** 2)
+    aux = 0.5 * np.mean(
+        ((A @ est.auxiliary_coef_ + est.auxiliary_intercept_).ravel() - y[:30]) ** 2
+    )
     W = est._theta[: est._layout[0, 3]]
     expected = 0.9 * main + 0.1 * aux + 0.5 * est.alpha * (W @ W) / 30
     assert est.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-10)
-    lbfgs = _quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), wide_features="all", auxiliary_loss_weight=0.3,
-                                    solver="lbfgs", max_iter=5, random_state=0), X, y)
+    lbfgs = _quiet_fit(
+        MLPRegressor(
+            hidden_layer_sizes=(8,),
+            wide_features="all",
+            auxiliary_loss_weight=0.3,
+            solver="lbfgs",
+            max_iter=5,
+            random_state=0,
+        ),
+        X,
+        y,
+    )
     assert len(lbfgs.history_["aux_loss"]) == lbfgs.n_iter_
 
 
-@pytest.mark.parametrize("params", [dict(batch_normalization=True, dropout=0.2),
-                                    dict(wide_features=[0], auxiliary_loss_weight=0.2,
-                                         batch_normalization=True)])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(batch_normalization=True, dropout=0.2),
+        dict(wide_features=[0], auxiliary_loss_weight=0.2, batch_normalization=True),
+    ],
+)
 def test_persistence_round_trips(reg_data, tmp_path, params):
     X, y = reg_data
-    est = _quiet_fit(MLPRegressor(hidden_layer_sizes=(6, 5), max_iter=5, random_state=0, **params), X, y)
+    est = _quiet_fit(
+        MLPRegressor(hidden_layer_sizes=(6, 5), max_iter=5, random_state=0, **params), X, y
+    )
     expected = est.predict(X)
     loaded = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(loaded.predict(X), expected)
-    np.testing.assert_array_equal(loaded.batch_norm_moving_mean_[1],
-                                  est.batch_norm_moving_mean_[1])
+    np.testing.assert_array_equal(loaded.batch_norm_moving_mean_[1], est.batch_norm_moving_mean_[1])
     joblib.dump(est, tmp_path / "m.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict(X), expected)
     sio.dump(est, tmp_path / "m.skops")
@@ -990,8 +1168,11 @@ def test_persistence_round_trips(reg_data, tmp_path, params):
 
 def test_float32_trains_and_predicts_in_float32(clf_data):
     X, y = clf_data
-    clf = _quiet_fit(MLPClassifier((8, 6), batch_normalization=True, dropout=0.1, max_iter=5,
-                                   random_state=0), X.astype(np.float32), y)
+    clf = _quiet_fit(
+        MLPClassifier((8, 6), batch_normalization=True, dropout=0.1, max_iter=5, random_state=0),
+        X.astype(np.float32),
+        y,
+    )
     assert clf._theta.dtype == np.float32 and clf._moving.dtype == np.float32
     assert clf.predict_proba(X.astype(np.float32)).dtype == np.float32
 
@@ -1017,8 +1198,14 @@ def test_dropout_helps_a_large_network_on_digits(digits):
     X, y = digits
     X = X.astype(np.float32)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.5, stratify=y, random_state=0)
-    params = dict(hidden_layer_sizes=(256, 256), alpha=0.0, max_iter=100, tol=0.0,
-                  n_iter_no_change=1000, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(256, 256),
+        alpha=0.0,
+        max_iter=100,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
     plain = _quiet_fit(MLPClassifier(**params), X_tr, y_tr)
     drop = _quiet_fit(MLPClassifier(dropout=0.5, **params), X_tr, y_tr)
     assert plain.loss_ < 0.01  # it does overfit
@@ -1033,11 +1220,18 @@ def test_batch_norm_trains_a_deep_network_faster(digits):
     # plain network's best validation loss in at most half the epochs.
     X, y = digits
     X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    params = dict(hidden_layer_sizes=(64,) * 6, batch_size=32, max_iter=40, tol=0.0,
-                  n_iter_no_change=1000, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(64,) * 6,
+        batch_size=32,
+        max_iter=40,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
     plain = _quiet_fit(MLPClassifier(**params), X_tr, y_tr, validation_data=(X_va, y_va))
-    bn = _quiet_fit(MLPClassifier(batch_normalization=True, **params), X_tr, y_tr,
-                    validation_data=(X_va, y_va))
+    bn = _quiet_fit(
+        MLPClassifier(batch_normalization=True, **params), X_tr, y_tr, validation_data=(X_va, y_va)
+    )
     plain_val = np.array(plain.history_["val_loss"])
     bn_val = np.array(bn.history_["val_loss"])
     best_epoch = int(np.argmin(plain_val)) + 1
@@ -1051,16 +1245,25 @@ def test_batch_norm_trains_where_plain_sgd_fails(digits):
     # leaves chance level, the normalised one learns.
     X, y = digits
     X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    params = dict(hidden_layer_sizes=(64,) * 6, solver="sgd", learning_rate_init=0.5,
-                  batch_size=32, max_iter=30, tol=0.0, n_iter_no_change=1000, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(64,) * 6,
+        solver="sgd",
+        learning_rate_init=0.5,
+        batch_size=32,
+        max_iter=30,
+        tol=0.0,
+        n_iter_no_change=1000,
+        random_state=0,
+    )
     chance = np.log(10)
     try:
         plain = _quiet_fit(MLPClassifier(**params), X_tr, y_tr, validation_data=(X_va, y_va))
         assert min(plain.history_["val_loss"]) > 0.8 * chance
     except ValueError as exc:  # or it diverges outright
         assert "diverged" in str(exc) or "non-finite" in str(exc)
-    bn = _quiet_fit(MLPClassifier(batch_normalization=True, **params), X_tr, y_tr,
-                    validation_data=(X_va, y_va))
+    bn = _quiet_fit(
+        MLPClassifier(batch_normalization=True, **params), X_tr, y_tr, validation_data=(X_va, y_va)
+    )
     assert min(bn.history_["val_loss"]) < 0.3 * chance
     assert max(bn.history_["val_score"]) > 0.7
 
@@ -1072,16 +1275,22 @@ def test_auxiliary_output_on_california_wide_and_deep():
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=42)
     scaler = StandardScaler().fit(X_tr)
     X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
-    params = dict(hidden_layer_sizes=(30, 30), wide_features=[0, 1, 2, 3, 4],
-                  deep_features=[2, 3, 4, 5, 6, 7], max_iter=20, learning_rate_init=0.003,
-                  random_state=42)
+    params = dict(
+        hidden_layer_sizes=(30, 30),
+        wide_features=[0, 1, 2, 3, 4],
+        deep_features=[2, 3, 4, 5, 6, 7],
+        max_iter=20,
+        learning_rate_init=0.003,
+        random_state=42,
+    )
     plain = _quiet_fit(MLPRegressor(**params), X_tr, y_tr)
     aux = _quiet_fit(MLPRegressor(auxiliary_loss_weight=0.1, **params), X_tr, y_tr)
     aux_loss = aux.history_["aux_loss"]
     assert len(aux_loss) == aux.n_iter_ and aux_loss[-1] < 0.5 * aux_loss[0]
     # the deep path alone predicts well: the auxiliary head's own loss is low
     assert aux_loss[-1] < 0.3
-    np.testing.assert_allclose(aux.predict(X_te[:50]), ref_predict(aux, X_te[:50]).ravel(),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        aux.predict(X_te[:50]), ref_predict(aux, X_te[:50]).ravel(), rtol=1e-10
+    )
     assert aux.score(X_te, y_te) > 0.7
     assert aux.score(X_te, y_te) > plain.score(X_te, y_te) - 0.02

@@ -8,12 +8,20 @@ updates ``theta`` in place.  Nothing here allocates per batch.
 import numpy as np
 
 from .._numba import jit
-from .losses import loss_and_output_delta
 from .activations import needs_preactivation
-from .network import (aux_view, backward_pass, dense_width, forward_pass, gather_rows,
-                      intercept_view, unit_offsets, unit_view)
-from .optimizers import optimizer_step, sum_squares
 from .layers import no_layer_buffers, no_layers
+from .losses import loss_and_output_delta
+from .network import (
+    aux_view,
+    backward_pass,
+    dense_width,
+    forward_pass,
+    gather_rows,
+    intercept_view,
+    unit_offsets,
+    unit_view,
+)
+from .optimizers import optimizer_step, sum_squares
 from .records import Network
 
 

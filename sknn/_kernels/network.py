@@ -23,8 +23,13 @@ import numpy as np
 
 from .._numba import jit, jitable
 from .activations import activation_grad, bias_activate
-from .layers import (batch_norm_backward, batch_norm_moving_update, batch_norm_train,
-                     dropout_backward, dropout_forward)
+from .layers import (
+    batch_norm_backward,
+    batch_norm_moving_update,
+    batch_norm_train,
+    dropout_backward,
+    dropout_forward,
+)
 from .sparse import csr_rows_dot, csr_rows_t_dot
 
 
@@ -217,8 +222,9 @@ def transpose_into(W, out):
 def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf, sw, lws):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 
-    ``net`` is the ``Network`` record (records.py).  The output layer's delta (sw-weighted dL/dZ) must already be in ``deltas`` and
-    its bias gradient in ``grad`` (``loss_and_output_delta`` writes both).  Writes
+    ``net`` is the ``Network`` record (records.py).  The output layer's delta (sw-weighted
+    dL/dZ) must already be in ``deltas`` and its bias gradient in ``grad``
+    (``loss_and_output_delta`` writes both).  Writes
     ``grad_W = A^T delta``; each hidden layer's ``grad_b = sum(delta)`` comes out
     of ``activation_grad`` in the pass that forms that delta.  Neither the L2
     term nor the division by the weight sum is applied: the optimizer step adds both.
