@@ -35,8 +35,8 @@ X_train, X_val, y_train, y_val = train_test_split(X / 16, y, test_size=0.3, stra
 deep = dict(hidden_layer_sizes=(64,) * 6, batch_size=32, tol=0.0, n_iter_no_change=1000,
             random_state=0)
 runs = {
-    ("adam", "plain"): MLPClassifier(max_iter=20, **deep),
-    ("adam", "batch norm"): MLPClassifier(max_iter=20, batch_normalization=True, **deep),
+    ("adam", "plain"): MLPClassifier(max_iter=30, **deep),
+    ("adam", "batch norm"): MLPClassifier(max_iter=30, batch_normalization=True, **deep),
     ("sgd, lr 0.5", "plain"): MLPClassifier(solver="sgd", learning_rate_init=0.5,
                                             max_iter=20, **deep),
     ("sgd, lr 0.5", "batch norm"): MLPClassifier(solver="sgd", learning_rate_init=0.5,
