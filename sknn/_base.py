@@ -35,16 +35,18 @@ from ._kernels.network import transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
 from ._layout import (
     WEIGHT_INITS,
+    check_layout,
     coef_views,
     init_theta,
     intercept_views,
     make_layout,
     n_params,
-    pack,
+    replace_params,
 )
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for
+from ._transaction import raise_pending_interrupt, training_interrupts
 from ._validation import validate_data
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -102,7 +104,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
     @coefs_.setter
     def coefs_(self, coefs):
-        self._theta = pack(coefs, intercept_views(self._theta, self._layout), self._theta.dtype)
+        self._theta = replace_params(self._fitted_theta("coefs_"), self._layout, coefs=coefs)
 
     @property
     def intercepts_(self):
@@ -113,7 +115,21 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
     @intercepts_.setter
     def intercepts_(self, intercepts):
-        self._theta = pack(coef_views(self._theta, self._layout), intercepts, self._theta.dtype)
+        self._theta = replace_params(self._fitted_theta("intercepts_"), self._layout,
+                                     intercepts=intercepts)
+
+    def _fitted_theta(self, name):
+        if "_theta" not in self.__dict__:
+            raise AttributeError(
+                f"{name} can only be set on a fitted {type(self).__name__} (it must match "
+                "the network's layer shapes); call fit first."
+            )
+        return self._theta
+
+    def _check_layout(self):
+        """The kernels' precondition: theta, layout and inputs describe one network."""
+        n_deep = self.n_features_in_ if self._deep_idx is None else self._deep_idx.size
+        check_layout(self._theta, self._layout, int(n_deep), self._n_wide(), self.n_outputs_)
 
     def _get_weights(self):
         """A copy of the flat parameter vector (for callbacks and tools)."""
@@ -154,20 +170,13 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None,
              classes=None):
-        # A failed or interrupted-by-error fit restores the estimator as it was:
-        # every array the loop writes to is a fresh copy, so a shallow snapshot
-        # of __dict__ is enough.
-        # scikit-learn's callback context (sklearn >= 1.9) opens before the
-        # snapshot so a failed fit still hands it to sklearn's teardown.
+        # Runs inside fit_transaction (the public fit / partial_fit): a failed
+        # fit restores the estimator after scikit-learn's callback context
+        # (sklearn >= 1.9, opened here) has been torn down by _fit_context.
         start_fit(self, X, y, sample_weight, incremental)
-        snapshot = dict(self.__dict__)
         try:
             self._begin_fit(y, incremental, classes)
             return self._fit_transaction(X, y, sample_weight, incremental, validation_data)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
         finally:
             self.__dict__.pop("_sklearn_bridge", None)  # holds the training data
 
@@ -274,6 +283,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     f"y has {Y.shape[1]} outputs but the fitted model has {self.n_outputs_}."
                 )
             rng = check_random_state(self.random_state)
+            self._check_layout()
             # Train on a copy: the old buffer may be read-only (memory-mapped
             # pickle) and must survive a failed fit untouched.
             self._theta = self._theta.copy()
@@ -332,6 +342,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
     def _raw_output(self, X):
         """Network output for validated X (model dtype), as an (n, n_outputs) array."""
+        self._check_layout()
         deep, wide = self._input_blocks(X)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
         # A read-only theta (memory-mapped pickle) would compile its own kernel
@@ -450,8 +461,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
         with blas_threads_for(self._layout, batch_size):
-            try:
+            with training_interrupts():
                 for _ in range(self.max_iter):
+                    raise_pending_interrupt()  # the previous epoch is fully recorded
                     if self.shuffle:
                         # In place: the same permutation as scikit-learn's
                         # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
@@ -505,8 +517,6 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                             "reached and the optimization hasn't converged yet.",
                             ConvergenceWarning,
                         )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
         if early_stopping:
             self._theta = best_theta
         self._callbacks_end(callbacks)
@@ -585,6 +595,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         theta = self._theta
 
         def fun(x):
+            raise_pending_interrupt()  # the last accepted iterate is fully recorded
             theta[...] = x
             value = loss_grad(theta, ws.grad, *args)
             return value, ws.grad.astype(np.float64)
@@ -614,20 +625,17 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 raise StopIteration
 
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
-        with blas_threads_for(self._layout, chunk):
-            try:
-                result = scipy.optimize.minimize(
-                    fun,
-                    theta.astype(np.float64),
-                    method="L-BFGS-B",
-                    jac=True,
-                    callback=on_iteration,
-                    options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
-                             **lbfgs_options("iprint", iprint)},
-                )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
-                result = None
+        result = None
+        with blas_threads_for(self._layout, chunk), training_interrupts():
+            result = scipy.optimize.minimize(
+                fun,
+                theta.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=on_iteration,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
+                         **lbfgs_options("iprint", iprint)},
+            )
         if result is not None and state.get("stopped"):
             self.n_iter_ = int(result.nit)
             self.loss_ = float(result.fun)

@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_consistent_length
 
 from ._display import _require_matplotlib
+from ._validation import check_sparse_structure
 
 __all__ = ["LRFinderResult", "lr_find"]
 
@@ -167,6 +168,9 @@ def lr_find(
             f"tune); got solver={getattr(estimator, 'solver', None)!r}."
         )
 
+    # Mini-batches are sliced out of X and y here, before any fit validates them.
+    check_sparse_structure(X, "X")
+    check_sparse_structure(y, "y")
     check_consistent_length(X, y)  # else the batch indexing fails with an IndexError
 
     lrs = np.geomspace(min_lr, max_lr, int(n_steps))

@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import (
 
 from ._base import BaseMLP
 from ._compat import Interval, StrOptions, fit_context
+from ._transaction import fit_transaction
 
 _COMMON_PARAMS = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -284,6 +285,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.deep_features = deep_features
         self.callbacks = callbacks
 
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit the model to data X and labels y.
@@ -308,6 +310,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
     @available_if(_check_solver)
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch of the stochastic solver on (X, y).
@@ -594,6 +597,7 @@ default='identity'
         self.deep_features = deep_features
         self.callbacks = callbacks
 
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit the model to data X and targets y.
@@ -618,6 +622,7 @@ default='identity'
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
     @available_if(_check_solver)
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch of the stochastic solver on (X, y).

@@ -1,7 +1,6 @@
 """Perceptron: scikit-learn's linear perceptron on sknn's kernels, plus multilabel TLU layers."""
 
 import copy
-import functools
 import warnings
 from numbers import Integral, Real
 
@@ -19,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._compat import Interval, StrOptions, check_sample_weight, fit_context
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
+from ._transaction import fit_transaction
 from ._validation import validate_data
 
 __all__ = ["Perceptron"]
@@ -32,27 +32,6 @@ _PENALTIES = {
 _MAX_INT = np.iinfo(np.int32).max
 # WeightVector's renormalisation thresholds in scikit-learn (float64, float32).
 _WSCALE_MIN = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
-
-
-def _restore_on_error(method):
-    """Run ``method``; if it raises, put ``self.__dict__`` back as it was.
-
-    Training works on copies and assigns fitted attributes at the end, but
-    ``validate_data`` records ``n_features_in_`` / ``feature_names_in_`` as it
-    goes; this keeps a failed ``fit`` / ``partial_fit`` from touching a fitted model.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        state = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    return wrapper
 
 
 class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
@@ -255,8 +234,8 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fitting
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
-    @_restore_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the perceptron with the online perceptron learning rule.
 
@@ -293,7 +272,6 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
-            accept_large_sparse=False,
             multi_output=True,
             reset=True,
         )
@@ -308,8 +286,8 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             max_iter=self.max_iter, incremental=False, warn_convergence=True,
         )  # fmt: skip
 
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
-    @_restore_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Perform one epoch of the perceptron rule on the given samples.
 
@@ -368,7 +346,6 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
-            accept_large_sparse=False,
             multi_output=True,
             reset=first,
         )
@@ -542,30 +519,31 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 val_mask = val_mask[:1]
         return seeds, val_mask
 
-    def _init_params(self, n_units, n_features, dtype, coef_init, intercept_init, kind):
+    def _init_params(self, n_units, n_features, dtype, coef_init, intercept_init, kind,
+                     names=("coef_init", "intercept_init")):
         if coef_init is not None:
             W = np.array(coef_init, dtype=dtype, order="C", copy=True)
             if kind == "binary":
                 W = W.reshape(1, -1) if W.size == n_features else W
             if W.shape != (n_units, n_features):
                 raise ValueError(
-                    f"coef_init has shape {np.shape(coef_init)}; expected "
+                    f"{names[0]} has shape {np.shape(coef_init)}; expected "
                     f"{(n_features,) if kind == 'binary' else (n_units, n_features)} "
                     f"(n_units={n_units}, n_features={n_features})."
                 )
             if not np.all(np.isfinite(W)):
-                raise ValueError("coef_init contains NaN or infinity.")
+                raise ValueError(f"{names[0]} contains NaN or infinity.")
         else:
             W = np.zeros((n_units, n_features), dtype=dtype)
         if intercept_init is not None:
             b = np.array(intercept_init, dtype=np.float64, copy=True).reshape(-1)
             if b.shape != (n_units,):
                 raise ValueError(
-                    f"intercept_init has shape {np.shape(intercept_init)}; expected "
+                    f"{names[1]} has shape {np.shape(intercept_init)}; expected "
                     f"({n_units},)."
                 )
             if not np.all(np.isfinite(b)):
-                raise ValueError("intercept_init contains NaN or infinity.")
+                raise ValueError(f"{names[1]} contains NaN or infinity.")
         else:
             b = np.zeros(n_units, dtype=np.float64)
         return W, b
@@ -585,8 +563,10 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         sw = check_sample_weight(sample_weight, X, dtype=dtype)
         pos_w, neg_w = self._unit_weights(kind, y, classes_, incremental)
         if incremental:
-            W = np.array(self.coef_, dtype=dtype, order="C", copy=True)
-            b = np.array(self.intercept_, dtype=np.float64, copy=True)
+            # The kernel indexes coef_ by unit and feature unchecked: a coef_ or
+            # intercept_ assigned with another shape must fail here.
+            W, b = self._init_params(n_units, n_features, dtype, self.coef_, self.intercept_,
+                                     kind, names=("coef_", "intercept_"))
             t = float(self.t_)
         else:
             W, b = self._init_params(n_units, n_features, dtype, coef_init, intercept_init, kind)
@@ -644,9 +624,16 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         tol = self.tol
         if sp.issparse(X):
             kernel = _k.epoch_csr
+            if max(X.nnz, n_features) > _MAX_INT:
+                raise ValueError(
+                    f"X has {X.nnz} stored values and {n_features} columns; the Perceptron's "
+                    f"sparse kernel indexes at most {_MAX_INT} of either."
+                )
             Xargs = (
                 X.data,
-                # unsigned indices: numba then skips its negative-index wraparound code
+                # Unsigned indices: numba then skips its negative-index wraparound
+                # code. The values were checked to lie in range by validate_data, so
+                # the int32 cast (from int64 indices) is exact.
                 np.asarray(X.indices, dtype=np.int32).view(np.uint32),
                 np.asarray(X.indptr, dtype=np.int32).view(np.uint32),
             )
