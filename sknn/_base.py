@@ -47,9 +47,10 @@ from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for
 from ._transaction import raise_pending_interrupt, training_interrupts
-from ._validation import validate_data
+from ._validation import check_finite_output, check_loss_weights, validate_data
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+_CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
 # Rows per chunk of the full-batch L-BFGS pass: bounds workspace memory.
 _CHUNK_ROWS = 4096
 
@@ -241,7 +242,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             reset=first_pass,
         )
         dtype = X.dtype if first_pass else self._theta.dtype
-        X = _as_model_input(X, dtype)
+        X = _as_model_input(X, dtype, "X")
         y, Y = self._validate_targets(y, incremental, first_pass)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         self._check_targets_for_output(Y)
@@ -250,13 +251,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         # Writable targets/weights (a small copy if the caller's were read-only,
         # e.g. memory-mapped on a joblib worker): one kernel specialization.
         Y, sw = _writable(Y), _writable(sw)
-        if not np.any(sw > 0):
-            raise ValueError(
-                "sample_weight times class_weight must have at least one non-zero weight."
-            )
+        check_loss_weights(sw, dtype)
         val = None
         if validation_data is not None:
-            val = self._validate_validation_data(validation_data, dtype, first_pass)
+            val = self._validate_validation_data(validation_data, dtype, Y.shape[1])
 
         n_samples, n_features = X.shape
         if first_pass:
@@ -304,7 +302,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
 
-    def _validate_validation_data(self, validation_data, dtype, first_pass):
+    def _validate_validation_data(self, validation_data, dtype, n_outputs):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
                 "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
@@ -325,9 +323,13 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         )
         y_val = _column_or_1d_quiet(y_val)
         Y_val = np.ascontiguousarray(self._encode_validation_targets(y_val), dtype=dtype)
+        if Y_val.shape[1] != n_outputs:
+            raise ValueError(
+                f"y_val has {Y_val.shape[1]} output column(s) but y has {n_outputs}."
+            )
         self._check_targets_for_output(Y_val)
         sw_val = check_sample_weight(sw_val, X_val, dtype, "validation_data sample_weight")
-        return _Validation(_as_model_input(X_val, dtype), y_val, Y_val, sw_val)
+        return _Validation(_as_model_input(X_val, dtype, "X_val"), y_val, Y_val, sw_val)
 
     def _encode_validation_targets(self, y):
         return y.reshape(len(y), -1)
@@ -340,8 +342,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         wide_X = None if self._wide_idx is None else X[:, self._wide_idx]
         return _block(deep_X, dtype), _block(wide_X, dtype)
 
-    def _raw_output(self, X):
-        """Network output for validated X (model dtype), as an (n, n_outputs) array."""
+    def _raw_output(self, X, name="X"):
+        """Network output for validated X (model dtype), as an (n, n_outputs) array;
+        ValueError naming ``name`` where it is not finite (never a NaN answer)."""
         self._check_layout()
         deep, wide = self._input_blocks(X)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
@@ -363,6 +366,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 out,
                 chunk,
             )
+        check_finite_output(out, name, self._theta.dtype)
         return out
 
     def _forward(self, X):
@@ -371,7 +375,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
-        return self._raw_output(_as_model_input(X, self._theta.dtype))
+        return self._raw_output(_as_model_input(X, self._theta.dtype, "X"))
 
     def _n_wide(self):
         return 0 if self._wide_idx is None else int(self._wide_idx.size)
@@ -385,10 +389,18 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
 
     def _validation_metrics(self, val):
-        raw = self._raw_output(val.X)
-        if not np.isfinite(raw).all():
-            return np.inf, np.nan
-        return self._objective(raw, val.Y, val.sw), self._score_predictions(val.y, raw, val.sw)
+        raw = self._raw_output(val.X, val.name)
+        loss = self._objective(raw, val.Y, val.sw)
+        score = self._score_predictions(val.y, raw, val.sw)
+        if not np.isfinite(loss) or (self.early_stopping and not np.isfinite(score)):
+            # Early stopping would compare NaN scores forever and return the
+            # initial weights as the result.
+            raise ValueError(
+                f"The validation loss ({loss}) or score ({score}) on {val.name} is not "
+                f"finite at epoch {self.n_iter_}; check the validation targets and "
+                "sample weights, and give at least 2 validation rows."
+            )
+        return loss, score
 
     # ---------------------------------------------------------- stochastic
     def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental, first_pass):
@@ -423,7 +435,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
-            val = _Validation(X_val, y_val, Y_val, sw_val)
+            val = _Validation(X_val, y_val, Y_val, sw_val,
+                              "the early-stopping split of X (validation_fraction)")
         if "loss_curve_" not in self.__dict__:
             self.loss_curve_ = []
             self.best_loss_ = None if early_stopping else np.inf
@@ -657,6 +670,12 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             callbacks = self.callbacks_
         else:
             callbacks = copy.deepcopy(list(self.callbacks or []))
+            for i, cb in enumerate(callbacks):
+                if not any(hasattr(cb, hook) for hook in _CALLBACK_HOOKS):
+                    raise TypeError(
+                        f"callbacks[{i}] is {cb!r}, which has none of the callback methods "
+                        f"{', '.join(_CALLBACK_HOOKS)}; see sknn.callbacks."
+                    )
             self.callbacks_ = callbacks
         if "_sklearn_bridge" in self.__dict__:  # scikit-learn's callbacks, same hooks
             callbacks = callbacks + [self._sklearn_bridge]
@@ -669,8 +688,16 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         epoch = len(self.history_["loss"]) - 1
         stop = False
         for cb in callbacks:
-            if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(self, epoch, dict(logs)):
-                stop = True
+            if not hasattr(cb, "on_epoch_end"):
+                continue
+            answer = cb.on_epoch_end(self, epoch, dict(logs))
+            if answer is not None and not isinstance(answer, (bool, np.bool_)):
+                # "no" or NaN would stop training by truthiness.
+                raise TypeError(
+                    f"{type(cb).__name__}.on_epoch_end returned {answer!r}; it must return "
+                    "True (stop training), False or None."
+                )
+            stop = stop or bool(answer)
         return stop
 
     def _callbacks_end(self, callbacks):
@@ -701,10 +728,11 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
 
 class _Validation:
-    """A validation set in model form: X (model dtype), labels y, encoded Y, weights."""
+    """A validation set in model form: X (model dtype), labels y, encoded Y,
+    weights, and the name errors give it."""
 
-    def __init__(self, X, y, Y, sw):
-        self.X, self.y, self.Y, self.sw = X, y, Y, sw
+    def __init__(self, X, y, Y, sw, name="X_val"):
+        self.X, self.y, self.Y, self.sw, self.name = X, y, Y, sw, name
 
 
 class _Workspace:
@@ -732,13 +760,26 @@ def _dense_width(block):
     return 0 if block[3].shape[0] > 0 else block[0].shape[1]
 
 
-def _as_model_input(X, dtype):
-    """X as the kernels take it: C-contiguous dense or canonical CSR, in ``dtype``."""
+def _as_model_input(X, dtype, name):
+    """X as the kernels take it: C-contiguous dense or canonical CSR, in ``dtype``.
+
+    Casting finite float64 input to a float32 model can overflow to inf (|x| >
+    3.4e38), after validation checked finiteness: ValueError naming ``name``.
+    """
+    narrowing = np.dtype(X.dtype).itemsize > np.dtype(dtype).itemsize
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
         X.sum_duplicates()
-        return X
-    return np.ascontiguousarray(X, dtype=dtype)
+        values = X.data
+    else:
+        X = values = np.ascontiguousarray(X, dtype=dtype)
+    if narrowing and not np.isfinite(values).all():
+        raise ValueError(
+            f"{name} has values too large for this model's {np.dtype(dtype).name} parameters "
+            f"(|x| > {np.finfo(dtype).max:.3g}; the model computes in the dtype of the X it "
+            f"was fitted on). Scale {name} (e.g. StandardScaler) or fit on float64 X."
+        )
+    return X
 
 
 def _block(X, dtype):

@@ -7,7 +7,6 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
@@ -19,6 +18,7 @@ from sklearn.utils.multiclass import (
 from ._base import BaseMLP
 from ._compat import Interval, StrOptions, fit_context
 from ._transaction import fit_transaction
+from ._validation import check_class_weight, check_classes
 
 _COMMON_PARAMS = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -173,6 +173,19 @@ _ATTRIBUTES = """
     callbacks_ : list
         The deep copies of ``callbacks`` used by the last fit.
 """
+
+
+_NON_NEGATIVE_OUTPUTS = ("relu", "softplus", "exp")
+
+
+def _numeric_targets(y, name):
+    """A regressor's targets as numbers (validate_data converts object y, not strings)."""
+    if y.dtype.kind in "biuf":
+        return y
+    try:
+        return y.astype(np.float64)
+    except ValueError as exc:
+        raise ValueError(f"{name} must hold numbers for a regressor; {exc}") from exc
 
 
 def _check_solver(est):
@@ -335,6 +348,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # --- targets
     def _begin_fit(self, y, incremental, classes):
+        if classes is not None:
+            classes = check_classes(classes)
         if incremental and _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -392,14 +407,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 "frequencies of one batch are not those of the data. Pass a dict "
                 "computed on the whole data (sklearn.utils.class_weight.compute_class_weight)."
             )
-        if isinstance(self.class_weight, dict):
-            unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight names classes not in y: {unknown}; the classes are "
-                    f"{list(self.classes_)}."
-                )
-        weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        weights = check_class_weight(self.class_weight, self.classes_, y)
         return sw * weights[np.searchsorted(self.classes_, y)].astype(sw.dtype)
 
     def _output_activation(self):
@@ -446,6 +454,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Class probabilities, in the order of ``classes_``.
         """
         raw = self._forward(X)
+        if self.out_activation_ == "logistic":
+            # A saturated sigmoid rounds to exactly 0 or 1; probabilities stay
+            # strictly inside (0, 1) (finite predict_log_proba, scikit-learn's
+            # multilabel contract). predict thresholds the raw output, unchanged.
+            edge = 1 - np.nextafter(raw.dtype.type(1), raw.dtype.type(0))
+            np.clip(raw, edge, 1 - edge, out=raw)
         if self.n_outputs_ == 1:
             p = raw.ravel()
             return np.vstack([1 - p, p]).T
@@ -644,11 +658,7 @@ default='identity'
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_targets(self, y, incremental, first_pass):
-        if y.dtype.kind not in "biuf":  # validate_data converts object y, not strings
-            try:
-                y = y.astype(np.float64)
-            except ValueError as exc:
-                raise ValueError(f"y must hold numbers for a regressor; {exc}") from exc
+        y = _numeric_targets(y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and self.output_activation == "tanh":
@@ -663,6 +673,10 @@ default='identity'
                 f"{np.min(y)}."
             )
         return y, y.reshape(len(y), -1)
+
+    def _encode_validation_targets(self, y):
+        y = _numeric_targets(y, "y_val")
+        return y.reshape(len(y), -1)
 
     def _check_targets_for_output(self, Y):
         bounds = {"sigmoid": (0.0, 1.0), "logistic": (0.0, 1.0), "tanh": (-1.0, 1.0)}
@@ -690,6 +704,14 @@ default='identity'
 
     def _score_predictions(self, y, raw, sample_weight):
         return r2_score(y, raw.ravel() if raw.shape[1] == 1 else raw, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Outputs that cannot go below zero (relu, softplus, Poisson's
+        # exp) fit only non-negative targets; the estimator checks then draw
+        # positive y.
+        tags.target_tags.positive_only = self._output_activation() in _NON_NEGATIVE_OUTPUTS
+        return tags
 
     def predict(self, X):
         """Predict using the multi-layer perceptron.

@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -19,7 +18,7 @@ from ._compat import Interval, StrOptions, check_sample_weight, fit_context
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
 from ._transaction import fit_transaction
-from ._validation import validate_data
+from ._validation import check_class_weight, check_classes, check_finite_output, validate_data
 
 __all__ = ["Perceptron"]
 
@@ -318,6 +317,8 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         first = not hasattr(self, "classes_")
+        if classes is not None:
+            classes = check_classes(classes)
         if first:
             if self.early_stopping:
                 raise ValueError("early_stopping should be False with partial_fit")
@@ -330,9 +331,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 )
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-        elif classes is not None and not np.array_equal(
-            np.asarray(classes), self.classes_
-        ) and not (
+        elif classes is not None and not np.array_equal(classes, self.classes_) and not (
             self._kind == "multilabel" and len(classes) == len(self.classes_)
         ):
             raise ValueError(
@@ -397,7 +396,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 )
             classes_ = self.classes_
         elif classes is not None:
-            classes_ = np.unique(np.asarray(classes))
+            classes_ = classes
         else:
             classes_ = np.unique(y)
         unknown = np.setdiff1d(np.unique(y), classes_)
@@ -436,14 +435,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "class_weight is not supported for multilabel y; use sample_weight."
             )
-        if isinstance(self.class_weight, dict):
-            unknown = [c for c in self.class_weight if c not in set(classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight names classes not in y: {unknown}; the classes are "
-                    f"{list(classes_)}."
-                )
-        cw = compute_class_weight(self.class_weight, classes=classes_, y=y)
+        cw = check_class_weight(self.class_weight, classes_, y)
         if kind == "binary":
             pos[0], neg[0] = cw[1], cw[0]
         else:
@@ -728,6 +720,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        check_finite_output(scores, "X", scores.dtype)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):

@@ -12,10 +12,18 @@ import re
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_array
 from sklearn.utils.validation import validate_data as _validate_data
 
-__all__ = ["check_sparse_structure", "validate_data"]
+__all__ = [
+    "check_class_weight",
+    "check_classes",
+    "check_finite_output",
+    "check_loss_weights",
+    "check_sparse_structure",
+    "validate_data",
+]
 
 # Formats whose index arrays scipy's C++ routines (and sknn's kernels) trust
 # blindly; the others are converted by scipy through checked Python code.
@@ -143,3 +151,91 @@ def _sparse_structure_problem(A):
         if lo < 0 or hi >= n_minor:
             return f"indices has values in [{lo}, {hi}], outside [0, {n_minor})"
     return None
+
+
+def check_finite_output(out, name, dtype):
+    """Raise ValueError if a model's output for ``name`` holds inf or NaN.
+
+    Finite inputs can still overflow through the weights (float32 overflows
+    above 3.4e38); a NaN or inf is never returned as a prediction.
+    """
+    finite = np.isfinite(out)
+    if finite.all():
+        return
+    bad = np.flatnonzero(~finite.reshape(finite.shape[0], -1).all(axis=1))
+    raise ValueError(
+        f"The model's output is not finite for {bad.size} of {finite.shape[0]} rows of "
+        f"{name} (first: row {bad[0]}): those inputs overflow {np.dtype(dtype).name} "
+        f"arithmetic through the fitted weights. Scale {name} as the training data was "
+        "scaled (e.g. StandardScaler)"
+        + (", or fit on float64 X for a wider range." if np.dtype(dtype) == np.float32 else ".")
+    )
+
+
+def check_classes(classes):
+    """partial_fit's ``classes`` as scikit-learn reads it: its sorted distinct labels.
+
+    Order and repetitions do not matter (``[1, 0, 0]`` is ``[0, 1]``), so the same
+    classes given again in another order are accepted; it must be 1-D, non-empty
+    and free of NaN / infinity (a NaN class would be predicted as a label).
+    """
+    arr = np.asarray(classes)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"classes must be a non-empty 1-D array-like of class labels; got shape {arr.shape}."
+        )
+    if arr.dtype.kind in "fc":
+        bad = not np.isfinite(arr).all()
+    else:
+        bad = arr.dtype.kind == "O" and any(
+            isinstance(v, (float, np.floating)) and not np.isfinite(v) for v in arr.tolist()
+        )
+    if bad:
+        raise ValueError(f"classes must not contain NaN or infinity; got {classes!r}.")
+    try:
+        return np.unique(arr)
+    except TypeError as exc:
+        raise TypeError(f"classes must be labels of one comparable type; {exc}") from exc
+
+
+def check_class_weight(class_weight, classes, y):
+    """Per-class weights (in the order of ``classes``) for ``class_weight``.
+
+    A dict must name known classes with finite, non-negative weights, the rule
+    ``sample_weight`` follows; 'balanced' and None are scikit-learn's.
+    """
+    if isinstance(class_weight, dict):
+        known = set(np.asarray(classes).tolist())
+        unknown = [c for c in class_weight if c not in known]
+        if unknown:
+            raise ValueError(
+                f"class_weight names classes not in y: {unknown}; the classes are "
+                f"{list(classes)}."
+            )
+        bad = {c: w for c, w in class_weight.items()
+               if not (np.isreal(w) and np.isfinite(w) and w >= 0)}
+        if bad:
+            raise ValueError(
+                f"class_weight values must be finite and non-negative (as sample_weight); "
+                f"got {bad}."
+            )
+    return compute_class_weight(class_weight, classes=classes, y=y)
+
+
+def check_loss_weights(sw, dtype):
+    """Refuse training weights (sample_weight times class_weight) the loss cannot sum.
+
+    The kernels divide each batch's weighted loss by its weight sum; a sum that
+    overflows ``dtype`` makes the loss NaN, which would read as divergence.
+    """
+    total = float(np.sum(sw, dtype=np.float64))
+    if not total <= np.finfo(dtype).max:
+        raise ValueError(
+            f"sample_weight (times class_weight) sums to {total:.3g}, beyond the "
+            f"{np.dtype(dtype).name} range of the loss; rescale the weights (only their "
+            "ratios matter, with alpha in the same units)."
+        )
+    if not total > 0:
+        raise ValueError(
+            "sample_weight times class_weight must have at least one non-zero weight."
+        )

@@ -532,3 +532,221 @@ def test_interrupt_deferral_restores_the_handler_and_leaves_other_threads_alone(
         t.start()
         t.join()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+# --------------------------------------------- 5-6. non-finite outputs and casts
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+@pytest.mark.parametrize("name", ["clf", "reg"])
+@pytest.mark.parametrize("case", ["row_1e200", "float32_1e39", "float32_3e38"])
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_non_finite_validation_output_is_an_error_not_initial_weights(
+    name, solver, case, early_stopping
+):
+    # Found a bug: early stopping recorded NaN scores every epoch and silently
+    # returned the initial weights.
+    if solver == "lbfgs" and early_stopping:
+        early_stopping = False  # lbfgs scores the validation set without stopping on it
+    Xt = X.astype(np.float32) if case.startswith("float32") else X
+    X_val = X[:10].copy()
+    X_val[3, 1] = {"row_1e200": 1e200, "float32_1e39": 1e39, "float32_3e38": 3e38}[case]
+    y = Y_CLF if name == "clf" else Y_REG
+    Est = MLPClassifier if name == "clf" else MLPRegressor
+    est = Est(hidden_layer_sizes=(8,), solver=solver, max_iter=5, random_state=0,
+              early_stopping=early_stopping)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match="X_val") as info:
+            est.fit(Xt, y, validation_data=(X_val, y[:10]))
+    assert "float32" in str(info.value) or "not finite" in str(info.value)
+    assert not hasattr(est, "coefs_") or "_theta" not in est.__dict__
+
+
+@pytest.mark.parametrize("value", [1e39, -1e39, 3e38, 1e300])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["clf", "reg", "perc"])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_predict_never_returns_nan_for_overflowing_inputs(name, dtype, value, sparse):
+    rng = np.random.RandomState(int(abs(value)) % 7)
+    y = Y_CLF if name != "reg" else Y_REG
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if name == "perc":
+            est = Perceptron(max_iter=3).fit(X.astype(dtype), y)
+            methods = ["predict", "decision_function", "score"]
+        else:
+            Est = MLPClassifier if name == "clf" else MLPRegressor
+            est = Est(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X.astype(dtype), y)
+            methods = ["predict", "score"] + (["predict_proba", "predict_log_proba"]
+                                              if name == "clf" else [])
+    Xq = X.copy()
+    Xq[rng.randint(len(X)), rng.randint(X.shape[1])] = value
+    if name == "perc":
+        Xq[rng.randint(len(X))] = value * np.sign(est.coef_[0])  # +inf + -inf = NaN
+    Xq = sp.csr_matrix(Xq) if sparse else Xq
+    for method in methods:
+        args = (Xq, y) if method == "score" else (Xq,)
+        try:
+            out = getattr(est, method)(*args)
+        except ValueError as exc:
+            assert "X" in str(exc) and ("too large" in str(exc) or "not finite" in str(exc))
+            continue
+        assert np.all(np.isfinite(np.asarray(out, dtype=float))), (method, out)
+
+
+def test_float32_model_refuses_float64_rows_beyond_float32_in_partial_fit():
+    est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X.astype(np.float32), Y_REG)
+    before = est._get_weights()
+    Xb = X.copy()
+    Xb[0, 0] = 1e39
+    with pytest.raises(ValueError, match="X has values too large for this model's float32"):
+        est.partial_fit(Xb, Y_REG)
+    np.testing.assert_array_equal(est._get_weights(), before)
+
+
+# ---------------------------------------------------- 7. partial_fit classes
+@pytest.mark.parametrize("Est", [Perceptron, MLPClassifier])
+@pytest.mark.parametrize("classes", [
+    [0.0, 1.0, np.nan], [[0, 1, 2]], np.array([[0], [1], [2]]), [0, np.inf, 2], [],
+    np.array([0, 1, float("nan")], dtype=object),
+])
+def test_partial_fit_refuses_nan_or_2d_classes(Est, classes):
+    est = Est(max_iter=2) if Est is Perceptron else Est(hidden_layer_sizes=(3,))
+    with pytest.raises(ValueError, match="classes must"):
+        est.partial_fit(X, Y_CLF, classes=classes)
+    assert "classes_" not in est.__dict__
+
+
+@pytest.mark.parametrize("Est", [Perceptron, MLPClassifier])
+@given(perm=st.permutations([0, 1, 2]), repeat=st.lists(st.sampled_from([0, 1, 2]), max_size=4))
+@settings(max_examples=15, deadline=None, derandomize=True, database=None)
+def test_partial_fit_accepts_the_same_classes_in_any_order_or_repeated(Est, perm, repeat):
+    est = Est(max_iter=2) if Est is Perceptron else Est(hidden_layer_sizes=(3,))
+    est.partial_fit(X, Y_CLF, classes=list(perm) + repeat)
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    est.partial_fit(X, Y_CLF, classes=list(perm[::-1]) + repeat[::-1])
+    with pytest.raises(ValueError, match="not the same|classes"):
+        est.partial_fit(X, Y_CLF, classes=[0, 1, 2, 3])
+
+
+# ------------------------------------------------- 8. errors naming the culprit
+def _mlp(name, **params):
+    Est = MLPClassifier if name == "clf" else MLPRegressor
+    return Est(hidden_layer_sizes=(3,), max_iter=2, random_state=0, **params)
+
+
+@pytest.mark.parametrize("name", ["clf", "reg"])
+@pytest.mark.parametrize("make_X_val, what", [
+    (lambda: X[:, :3], "X_val"), (lambda: X[:, :6] if X.shape[1] > 5 else np.c_[X, X], "X_val"),
+    (lambda: np.where(np.arange(X.size).reshape(X.shape) == 7, np.nan, X), "X_val"),
+    (lambda: np.where(np.arange(X.size).reshape(X.shape) == 3, np.inf, X), "X_val"),
+    (lambda: X.astype(str).astype(object) + "a", "X_val"),
+])
+def test_validation_X_errors_name_X_val(name, make_X_val, what):
+    y = Y_CLF if name == "clf" else Y_REG
+    with pytest.raises(ValueError) as info:
+        _mlp(name).fit(X, y, validation_data=(make_X_val(), y))
+    assert str(info.value).startswith(what) or f"{what} " in str(info.value)
+    assert "y_val must" not in str(info.value)
+
+
+@pytest.mark.parametrize("y_val, match", [
+    (np.c_[Y_REG, Y_REG], "y_val has 2 output"), (Y_REG.astype(str).astype(object), None),
+    (np.array(["a"] * len(Y_REG)), "y_val must hold numbers"),
+])
+def test_regressor_y_val_errors_come_before_training_and_name_y_val(y_val, match):
+    if match is None:  # numeric strings convert, as for y
+        _mlp("reg").fit(X, Y_REG, validation_data=(X, y_val))
+        return
+    seen = []
+    est = _mlp("reg", callbacks=[LambdaCallback(on_train_begin=lambda e, logs: seen.append(1))])
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, Y_REG, validation_data=(X, y_val))
+    assert not seen  # refused before the first epoch
+
+
+@pytest.mark.parametrize("name", ["clf", "perc"])
+@pytest.mark.parametrize("weight", [-1.0, np.nan, np.inf, -np.inf, -1e-300])
+def test_class_weight_must_be_finite_and_non_negative_like_sample_weight(name, weight):
+    est = (Perceptron(max_iter=2) if name == "perc" else _mlp("clf"))
+    est.set_params(class_weight={0: 1.0, 1: weight, 2: 1.0})
+    with pytest.raises(ValueError, match="class_weight values must be finite and non-negative"):
+        est.fit(X, Y_CLF)
+    with pytest.raises(ValueError, match="sample_weight"):
+        est.set_params(class_weight=None).fit(X, Y_CLF, sample_weight=np.full(len(X), weight))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("how", ["sample_weight", "class_weight"])
+@pytest.mark.parametrize("scale", [1e308, 1e300, 3e38, 1e37])
+def test_weights_the_loss_cannot_sum_are_named_not_blamed_on_the_learning_rate(dtype, how, scale):
+    total = scale * len(X)
+    if total <= np.finfo(dtype).max and scale <= np.finfo(dtype).max:
+        return  # representable: trains (covered elsewhere)
+    est = _mlp("clf")
+    kw = {}
+    if how == "class_weight":
+        est.set_params(class_weight={0: scale, 1: scale, 2: scale})
+    else:
+        kw["sample_weight"] = np.full(len(X), scale)
+    with pytest.raises(ValueError, match="sample_weight") as info:
+        est.fit(X.astype(dtype), Y_CLF, **kw)
+    assert "learning_rate" not in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [1, "x", None, 2.5, object()])
+def test_callbacks_without_any_hook_are_refused(bad):
+    with pytest.raises(TypeError, match=r"callbacks\[1\]"):
+        _mlp("reg", callbacks=[LambdaCallback(), bad]).fit(X, Y_REG)
+
+
+@pytest.mark.parametrize("answer", ["no", "", np.nan, 0, 1, [], [True], 0.0])
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_callback_answers_other_than_bool_or_none_are_refused(answer, solver):
+    est = _mlp("reg", solver=solver,
+               callbacks=[LambdaCallback(on_epoch_end=lambda e, i, logs: answer)])
+    with pytest.raises(TypeError, match="must return True .*False or None"):
+        est.fit(X, Y_REG)
+
+
+@pytest.mark.parametrize("answer, n_iter", [(True, 1), (np.True_, 1), (False, 2), (None, 2),
+                                            (np.False_, 2)])
+def test_callback_bool_and_none_answers(answer, n_iter):
+    est = _mlp("reg", callbacks=[LambdaCallback(on_epoch_end=lambda e, i, logs: answer)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert est.fit(X, Y_REG).n_iter_ == n_iter
+
+
+# ----------------------------------------------------------- 9. tags, proba
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+@pytest.mark.parametrize("multilabel", [True, False])
+def test_saturated_probabilities_stay_inside_zero_one_without_changing_predict(
+    solver, multilabel
+):
+    y = np.c_[Y_CLF == 0, Y_CLF == 1].astype(int) if multilabel else (Y_CLF == 0).astype(int)
+    Xs = X * 1e3  # saturates every logistic output
+    est = _mlp("clf", solver=solver, max_iter=200).set_params(hidden_layer_sizes=(20,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(Xs, y)
+    proba = est.predict_proba(Xs)
+    assert (proba > 0).all() and (proba < 1).all()
+    assert np.isfinite(est.predict_log_proba(Xs)).all()
+    raw = est._raw_output(Xs)
+    expected = (raw > 0.5).astype(int)
+    pred = est.predict(Xs)
+    np.testing.assert_array_equal(pred if multilabel else pred[:, None], expected)
+
+
+@pytest.mark.parametrize("params, positive", [
+    ({}, False), ({"output_activation": "relu"}, True), ({"output_activation": "softplus"}, True),
+    ({"loss": "poisson"}, True), ({"output_activation": "sigmoid"}, False),
+    ({"output_activation": "tanh"}, False),
+])
+def test_positive_only_target_tag_follows_the_output_activation(params, positive):
+    from sklearn.utils import get_tags
+
+    assert get_tags(MLPRegressor(**params)).target_tags.positive_only is positive
