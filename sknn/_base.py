@@ -165,6 +165,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _huber_delta(self):
         return 1.0
 
+    def _output_bias_offset(self, Y, sw):
+        """Added to the initial output bias (0: scikit-learn's initialisation)."""
+        return 0.0
+
     # ---------------------------------------------------------- fit entry
     def _begin_fit(self, y, incremental, classes):
         """Hook run first inside the fit transaction (partial_fit's ``classes``)."""
@@ -254,7 +258,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         check_loss_weights(sw, dtype)
         val = None
         if validation_data is not None:
-            val = self._validate_validation_data(validation_data, dtype, Y.shape[1])
+            val = self._validate_validation_data(validation_data, dtype, first_pass,
+                                                 n_outputs=Y.shape[1])
 
         n_samples, n_features = X.shape
         if first_pass:
@@ -269,6 +274,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             self.n_layers_ = len(layer_units)
             self.out_activation_ = self._output_activation()
             self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype)
+            intercept_views(self._theta, self._layout)[-1][...] += self._output_bias_offset(Y, sw)
             self.n_iter_ = 0
             self.t_ = 0
             self.history_ = {"loss": [], "learning_rate": [], "epoch_time": []}
@@ -302,7 +308,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
 
-    def _validate_validation_data(self, validation_data, dtype, n_outputs):
+    def _validate_validation_data(self, validation_data, dtype, first_pass, n_outputs=None):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
                 "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
@@ -323,6 +329,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         )
         y_val = _column_or_1d_quiet(y_val)
         Y_val = np.ascontiguousarray(self._encode_validation_targets(y_val), dtype=dtype)
+        n_outputs = self.n_outputs_ if n_outputs is None else n_outputs
         if Y_val.shape[1] != n_outputs:
             raise ValueError(
                 f"y_val has {Y_val.shape[1]} output column(s) but y has {n_outputs}."

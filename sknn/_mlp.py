@@ -510,8 +510,10 @@ default='squared_error'
     output_activation : {{'identity', 'relu', 'softplus', 'sigmoid', 'tanh'}}, \
 default='identity'
         Activation of the output layer. 'relu'/'softplus' keep predictions
-        non-negative; 'sigmoid' ([0, 1]) and 'tanh' ([-1, 1]) are bounded and
-        reject targets outside their range.
+        non-negative (their output bias starts at the inverse activation of the
+        weighted mean target, so training starts at the right scale); 'sigmoid'
+        ([0, 1]) and 'tanh' ([-1, 1]) are bounded and reject targets outside
+        their range.
 {_EXTRA_PARAMS}
     Attributes
     ----------
@@ -690,6 +692,20 @@ default='identity'
                     "TransformedTargetRegressor(regressor=MLPRegressor(...), "
                     f"transformer=MinMaxScaler(feature_range=({lo:g}, {hi:g})))."
                 )
+
+    def _output_bias_offset(self, Y, sw):
+        # A relu / softplus output starts near zero while its targets may sit far
+        # above it; start its bias at the inverse activation of the weighted target
+        # mean (softplus^-1(m) = m + log(1 - exp(-m))), as Keras users set a final
+        # bias. Other outputs keep scikit-learn's initialisation.
+        if self.output_activation not in ("relu", "softplus"):
+            return 0.0
+        mean = np.average(Y, axis=0, weights=sw)
+        mean = np.where(mean > 0, mean, 0.0)
+        if self.output_activation == "relu":
+            return mean
+        with np.errstate(divide="ignore"):
+            return np.where(mean > 0, mean + np.log(-np.expm1(-mean)), 0.0)
 
     def _output_activation(self):
         if self.loss == "poisson" and self.output_activation == "identity":

@@ -762,3 +762,29 @@ def test_positive_only_target_tag_follows_the_output_activation(params, positive
     from sklearn.utils import get_tags
 
     assert get_tags(MLPRegressor(**params)).target_tags.positive_only is positive
+
+
+@pytest.mark.parametrize("out", ["relu", "softplus"])
+@pytest.mark.parametrize("shift", [0.5, 3.0, 40.0, 1000.0])
+def test_non_negative_outputs_start_at_the_mean_target(out, shift):
+    # check_regressors_train shifts its targets to >= 1 for positive_only
+    # regressors; a softplus/relu output starting near 0 did not get there.
+    y = Y_REG - Y_REG.min() + shift
+    w = np.linspace(0.5, 2.0, len(y))
+    est = MLPRegressor(hidden_layer_sizes=(4,), output_activation=out, max_iter=1,
+                       learning_rate_init=1e-12, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y, sample_weight=w)
+    ref = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, learning_rate_init=1e-12,
+                       random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref.fit(X, y, sample_weight=w)
+    # Same weights as scikit-learn's initialisation but the output bias.
+    for a, b in zip(est.coefs_, ref.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9)
+    mean = np.average(y, weights=w)
+    pre = est.intercepts_[-1] - ref.intercepts_[-1]
+    expected = mean if out == "relu" else mean + np.log(-np.expm1(-mean))
+    np.testing.assert_allclose(pre, expected, rtol=1e-6)
