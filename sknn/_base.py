@@ -668,6 +668,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = accepted
             self.n_iter_ = len(self.history_["loss"]) - n_before
             self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
+        if result is not None:  # L-BFGS-B stops on a non-finite loss without raising
+            self._check_divergence()
         self._callbacks_end(callbacks)
 
     # ----------------------------------------------------------- callbacks

@@ -708,6 +708,17 @@ def test_weights_the_loss_cannot_sum_are_named_not_blamed_on_the_learning_rate(d
     assert "learning_rate" not in str(info.value)
 
 
+@pytest.mark.parametrize("big", [1e306, 1e307, 5e307])
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_divergence_from_huge_weight_ratios_names_the_weights(big, solver):
+    # The weight sum is representable, but weight x loss overflows the loss sum.
+    sw = np.ones(len(X))
+    sw[:3] = big
+    est = _mlp("reg", solver=solver)
+    with pytest.raises(ValueError, match=r"diverged.*training weights.*rescale them"):
+        est.fit(X, Y_REG * 1e3, sample_weight=sw)
+
+
 @pytest.mark.parametrize("bad", [1, "x", None, 2.5, object()])
 def test_callbacks_without_any_hook_are_refused(bad):
     with pytest.raises(TypeError, match=r"callbacks\[1\]"):
