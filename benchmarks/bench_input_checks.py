@@ -46,8 +46,9 @@ def checks(on):
 def median_time(fn, repeats):
     """(median seconds with the checks, median seconds without), alternating."""
     with_, without = [], []
-    for _ in range(repeats):
-        for on, times in ((True, with_), (False, without)):
+    for r in range(repeats):
+        order = ((True, with_), (False, without))
+        for on, times in order if r % 2 == 0 else order[::-1]:  # no first-call bias
             checks(on)
             t0 = time.perf_counter()
             fn()
@@ -59,6 +60,7 @@ def median_time(fn, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-fit", action="store_true", help="time predict only")
     args = parser.parse_args()
     X, y = text_problem()
     print(f"sparse text workload: {X.shape[0]} x {X.shape[1]}, nnz={X.nnz}")
@@ -78,6 +80,8 @@ def main():
             "MLPClassifier predict_proba, 1000 rows": lambda: clf.predict_proba(X[:1000]),
         }
         perc.fit(X, y)
+        if args.skip_fit:
+            rows = {k: v for k, v in rows.items() if "fit" not in k}
         print(f"{'call':44s} {'with s':>9s} {'without s':>10s} {'ratio':>7s}")
         for name, fn in rows.items():
             on, off = median_time(fn, args.repeats)

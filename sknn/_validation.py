@@ -176,13 +176,13 @@ def check_classes(classes):
     """partial_fit's ``classes`` as scikit-learn reads it: its sorted distinct labels.
 
     Order and repetitions do not matter (``[1, 0, 0]`` is ``[0, 1]``), so the same
-    classes given again in another order are accepted; it must be 1-D, non-empty
-    and free of NaN / infinity (a NaN class would be predicted as a label).
+    classes given again in another order are accepted; it must be 1-D and free of
+    NaN / infinity (a NaN class would be predicted as a label).
     """
     arr = np.asarray(classes)
-    if arr.ndim != 1 or arr.size == 0:
+    if arr.ndim != 1:
         raise ValueError(
-            f"classes must be a non-empty 1-D array-like of class labels; got shape {arr.shape}."
+            f"classes must be a 1-D array-like of class labels; got shape {arr.shape}."
         )
     if arr.dtype.kind in "fc":
         bad = not np.isfinite(arr).all()

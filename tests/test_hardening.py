@@ -445,7 +445,7 @@ _SIGINT_SCRIPT = """
     def state(est):
         arrays = [est._theta]
         if solver != "lbfgs":
-            arrays += [est._optimizer["m"], est._optimizer["v"]]
+            arrays += [est._optimizer.m, est._optimizer.v]
         return [a.tobytes().hex() for a in arrays]
 
     def consistent(est, replay, n):
@@ -453,7 +453,7 @@ _SIGINT_SCRIPT = """
         ok &= all(len(v) == n for v in est.history_.values())
         if solver != "lbfgs":
             ok &= len(est.loss_curve_) == n and est.t_ == n * len(X)
-            ok &= est._optimizer["t"] == replay._optimizer["t"]
+            ok &= est._optimizer.t == replay._optimizer.t
         return bool(ok)
 
     def sigint_after(delay):
@@ -621,7 +621,7 @@ def test_float32_model_refuses_float64_rows_beyond_float32_in_partial_fit():
 # ---------------------------------------------------- 7. partial_fit classes
 @pytest.mark.parametrize("Est", [Perceptron, MLPClassifier])
 @pytest.mark.parametrize("classes", [
-    [0.0, 1.0, np.nan], [[0, 1, 2]], np.array([[0], [1], [2]]), [0, np.inf, 2], [],
+    [0.0, 1.0, np.nan], [[0, 1, 2]], np.array([[0], [1], [2]]), [0, np.inf, 2],
     np.array([0, 1, float("nan")], dtype=object),
 ])
 def test_partial_fit_refuses_nan_or_2d_classes(Est, classes):
