@@ -9,14 +9,13 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
     check_classification_targets,
     type_of_target,
     unique_labels,
 )
 
 from ._base import BaseMLP
-from ._compat import Interval, StrOptions, fit_context
+from ._compat import Interval, StrOptions, check_partial_fit_first_call, fit_context
 from ._transaction import fit_transaction
 from ._validation import check_class_weight, check_classes
 
@@ -350,7 +349,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _begin_fit(self, y, incremental, classes):
         if classes is not None:
             classes = check_classes(classes)
-        if incremental and _check_partial_fit_first_call(self, classes):
+        if incremental and check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
@@ -365,7 +364,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2 and not self._label_binarizer.y_type_.startswith("multilabel"):
+            multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+            if len(self.classes_) < 2 and not multilabel:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the "
                     f"data, but the data contains only one class: {self.classes_[0]!r}."

@@ -21,6 +21,8 @@ import signal
 import threading
 import warnings
 
+from ._warnings import user_stacklevel
+
 __all__ = ["fit_transaction", "raise_pending_interrupt", "training_interrupts"]
 
 # id() of every estimator inside a fit; the object is alive (referenced by the
@@ -124,6 +126,6 @@ class training_interrupts:
         except KeyboardInterrupt:
             exc_type = KeyboardInterrupt
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            warnings.warn("Training interrupted by user.", stacklevel=2)
+            warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
             return True
         return False
