@@ -755,7 +755,7 @@ class _Validation:
 _Workspace = contract.workspace
 
 
-def _as_model_input(X, dtype, name):
+def _as_model_input(X, dtype, name="X"):
     """X as the kernels take it: C-contiguous dense or canonical CSR, in ``dtype``.
 
     Casting finite float64 input to a float32 model can overflow to inf (|x| >
