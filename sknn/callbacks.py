@@ -629,7 +629,8 @@ class OptunaPruning(Callback):
     """Report every epoch to an Optuna trial and stop the fit when it is pruned.
 
     After every epoch the monitored figure goes to ``trial.report(value,
-    step=epoch)``; when the study's pruner then says so
+    step=epoch)`` (``epoch`` as in ``history_``: a warm-started fit goes on
+    counting); when the study's pruner then says so
     (``trial.should_prune()``), the fit raises :class:`optuna.TrialPruned`,
     which Optuna records as a pruned trial. As for any failed fit, the
     estimator is left as it was before that fit. Needs ``pip install
