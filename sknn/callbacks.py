@@ -507,7 +507,8 @@ class TensorBoard(Callback):
     write_hparams : bool, default=True
         Write the estimator's parameters (``get_params(deep=False)`` without
         the callbacks) for TensorBoard's HParams dashboard, so the runs of a
-        search compare side by side, with the epoch figures as its metrics.
+        search compare side by side, with the epoch figures (except
+        ``learning_rate`` and ``epoch_time``) as its metrics.
     run_name : str or None, default=None
         Name of the run directory; None names it as described in Notes.
 
@@ -617,7 +618,10 @@ class TensorBoard(Callback):
         for key, value in estimator.get_params(deep=False).items():
             if key != "callbacks" and (value := _hparam_value(value)) is not None:
                 params[key] = value
-        experiment, start, self._session_end = hparams(params, dict.fromkeys(figures, 0.0))
+        # The dashboard's metrics: the figures that rate a run (not the
+        # learning rate, also a parameter's name, nor the epoch time).
+        metrics = dict.fromkeys(k for k in figures if k not in ("learning_rate", "epoch_time"))
+        experiment, start, self._session_end = hparams(params, metrics)
         file_writer = self._writer.file_writer
         file_writer.add_summary(experiment)
         file_writer.add_summary(start)
