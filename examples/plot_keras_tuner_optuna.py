@@ -89,7 +89,7 @@ study = optuna.create_study(
     sampler=optuna.samplers.TPESampler(seed=0),
     pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=3),
 )
-study.optimize(objective, n_trials=25)
+study.optimize(objective, n_trials=20)
 
 pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
 print(f"best validation accuracy {study.best_value:.3f} with {study.best_params}")
@@ -138,7 +138,7 @@ space = {
     "solver": ["sgd", "adam"],
 }
 search = RandomizedSearchCV(MLPClassifier(max_iter=N_EPOCHS, random_state=0), space,
-                            n_iter=12, cv=3, random_state=0)
+                            n_iter=10, cv=3, random_state=0)
 search.fit(X_train, y_train)
 print(f"RandomizedSearchCV: cross-validated accuracy {search.best_score_:.3f} with "
       f"{search.best_params_}")

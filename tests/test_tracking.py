@@ -146,6 +146,16 @@ def test_tensorboard_options_off_and_new_run_per_fit(reg_data, tmp_path):
     assert not hasattr(cb, "run_dir")
 
 
+def test_tensorboard_lbfgs_iterations_without_learning_rate(reg_data, tmp_path):
+    X, y, _, _ = reg_data
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=6, random_state=0,
+                       callbacks=[TensorBoard(tmp_path)]).fit(X, y)
+    acc = _read_run(tmp_path / "run")
+    assert set(acc.Tags()["scalars"]) == {"loss", "epoch_time"}  # L-BFGS has no rate
+    np.testing.assert_array_equal([e.value for e in acc.Scalars("loss")],
+                                  np.float32(reg.history_["loss"]))
+
+
 def test_tensorboard_partial_fit_continues_the_run(reg_data, tmp_path):
     X, y, _, _ = reg_data
     reg = MLPRegressor(hidden_layer_sizes=(8,), random_state=0,
