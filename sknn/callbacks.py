@@ -446,36 +446,39 @@ def _new_run_dir(log_dir, name):
     ``os.makedirs`` without ``exist_ok`` is atomic, so concurrent fits (joblib
     workers) never share a directory.
     """
+    import itertools
+
     base = os.path.join(os.fspath(log_dir), name)
-    os.makedirs(os.path.dirname(base), exist_ok=True)
-    for k in range(1_000_000):
+    for k in itertools.count():
         path = base if k == 0 else f"{base}-{k}"
         try:
             os.makedirs(path)
             return path
         except FileExistsError:
             continue
-    raise RuntimeError(f"No free run directory name {base}-k under log_dir={log_dir!r}.")
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds (its repr has no ``np.``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _hparam_value(value):
     """A parameter as TensorBoard's HParams dashboard takes it (number, str,
     bool), or None for parameters that are not hyperparameters (callbacks)."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return value.item() if isinstance(value, np.generic) else value
-    if isinstance(value, str):
+    value = _plain(value)
+    if isinstance(value, (bool, int, float, str)):
         return value
     if value is None:
         return "None"
-    if isinstance(value, (tuple, list, np.ndarray)) and all(
-        isinstance(v, (int, float, str, np.integer, np.floating)) for v in np.ravel(value)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)) and all(
+        isinstance(_plain(v), (int, float, str)) for v in value
     ):
-        return str(tuple(np.asarray(value).tolist()) if isinstance(value, np.ndarray)
-                   else tuple(value))
+        return str(tuple(_plain(v) for v in value))
     if isinstance(value, dict):
-        return str(value)
+        return str({_plain(k): _plain(v) for k, v in value.items()})
     return None
 
 
