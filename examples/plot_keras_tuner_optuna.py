@@ -74,10 +74,11 @@ def objective(trial):
         solver=optimizer,
         max_iter=N_EPOCHS,
         random_state=0,
+        # OptunaPruning last: the others still see the epoch it prunes at
         callbacks=[
-            OptunaPruning(trial, monitor="val_score"),
-            TensorBoard(log_dir, run_name=f"trial-{trial.number:02d}"),
             LambdaCallback(on_epoch_end=record),
+            TensorBoard(log_dir, run_name=f"trial-{trial.number:02d}"),
+            OptunaPruning(trial, monitor="val_score"),
         ],
     )
     clf.fit(X_train, y_train, validation_data=(X_val, y_val))

@@ -655,8 +655,11 @@ class OptunaPruning(Callback):
 
     Notes
     -----
-    Copies of the callback (``fit`` runs a deep copy, ``clone`` copies the
-    parameters) report to the same trial. Report from one fit per trial: the
+    Callbacks run in list order and the exception ends the epoch: put
+    OptunaPruning last so that the others (:class:`TensorBoard`,
+    :class:`CSVLogger`) record the epoch it prunes at. Copies of the callback
+    (``fit`` runs a deep copy, ``clone`` copies the parameters) report to the
+    same trial. Report from one fit per trial: the
     fits of a cross-validation would report the same steps several times,
     and Optuna keeps only the first value of a step.
 
