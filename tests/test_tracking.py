@@ -241,6 +241,25 @@ def test_optuna_pruning_reports_every_epoch(digits):
     np.testing.assert_allclose([reported[k] for k in range(4)], clf.history_["val_loss"])
 
 
+def _assert_same(a, b, where):
+    """Equal values, looking into arrays, containers and objects' attributes."""
+    assert type(a) is type(b), where
+    if isinstance(a, np.ndarray):
+        np.testing.assert_array_equal(a, b, err_msg=where)
+    elif isinstance(a, dict):
+        assert sorted(a) == sorted(b), where
+        for key in a:
+            _assert_same(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f"{where}[{i}]")
+    elif hasattr(a, "__dict__") and not isinstance(a, type):
+        _assert_same(vars(a), vars(b), where)
+    else:
+        assert a == b or (a != a and b != b), where  # NaN equals NaN here
+
+
 def test_optuna_pruned_fit_leaves_estimator_as_before(digits):
     X, y, Xv, yv = digits
     study = optuna.create_study(direction="maximize", pruner=_PruneAfter(2))
@@ -258,10 +277,8 @@ def test_optuna_pruned_fit_leaves_estimator_as_before(digits):
     after = clf.__dict__
     assert sorted(after) == sorted(before)
     for key, value in before.items():
-        if isinstance(value, np.ndarray):
-            np.testing.assert_array_equal(after[key], value, err_msg=key)
-        elif key not in ("callbacks_",):
-            assert repr(after[key]) == repr(value), key
+        if key != "callbacks_":
+            _assert_same(after[key], value, key)
     # an unfitted estimator stays unfitted
     fresh = MLPClassifier(max_iter=5, callbacks=[OptunaPruning(study.ask(), "val_score")])
     with pytest.raises(optuna.TrialPruned):
