@@ -341,7 +341,7 @@ class LambdaCallback(Callback):
 
     def on_epoch_end(self, estimator, epoch, logs):
         if self.on_epoch_end_fn is not None:
-            return bool(self.on_epoch_end_fn(estimator, epoch, logs))
+            return self.on_epoch_end_fn(estimator, epoch, logs)  # checked by the engine
         return False
 
     def on_train_end(self, estimator, logs):
