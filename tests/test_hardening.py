@@ -479,6 +479,9 @@ _SIGINT_SCRIPT = """
             results.append(["fit", k, 0, True])
             continue
         n = est.n_iter_
+        if n == 0:  # landed before the first L-BFGS iteration: nothing to replay
+            results.append(["fit", k, 0, all(len(v) == 0 for v in est.history_.values())])
+            continue
         replay = make(max_iter=n).fit(X, y)
         results.append(["fit", k, n, consistent(est, replay, n)])
     if solver != "lbfgs":
