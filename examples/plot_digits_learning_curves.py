@@ -3,7 +3,7 @@
 Learning curves of an MLPClassifier on digits
 =================================================
 
-``fit(X, y, validation_data=(X_val, y_val))`` scores a fixed validation set
+``fit(X, y, X_val=X_val, y_val=y_val)`` scores a fixed validation set
 after every epoch. The figures land in ``history_`` and
 :class:`sknn.HistoryDisplay` draws them. The training loss of an epoch is a
 running mean over its mini-batches, so it is drawn half an epoch to the left of
@@ -44,7 +44,7 @@ X_train, X_val, X_test = (scaler.transform(a) for a in (X_train, X_val, X_test))
 params = dict(hidden_layer_sizes=(64,), learning_rate_init=0.01, max_iter=60,
               tol=0, n_iter_no_change=1000, random_state=0)
 clf = MLPClassifier(**params)
-clf.fit(X_train, y_train, validation_data=(X_val, y_val))
+clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
 print(clf.summary())
 print(f"epochs: {clf.n_iter_}, test accuracy: {clf.score(X_test, y_test):.3f}")
 
@@ -52,7 +52,7 @@ print(f"epochs: {clf.n_iter_}, test accuracy: {clf.score(X_test, y_test):.3f}")
 # Stopping on the validation loss
 # -------------------------------
 stopped = MLPClassifier(**params, callbacks=[EarlyStopping(patience=5)])
-stopped.fit(X_train, y_train, validation_data=(X_val, y_val))
+stopped.fit(X_train, y_train, X_val=X_val, y_val=y_val)
 stop = stopped.callbacks_[0]
 print(f"epochs run: {stopped.n_iter_}, best epoch: {stop.best_epoch + 1}, "
       f"test accuracy: {stopped.score(X_test, y_test):.3f}")

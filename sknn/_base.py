@@ -294,14 +294,44 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
 
-    def _validate_validation_data(self, validation_data, dtype, first_pass):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
-                f"sample_weight_val), got {type(validation_data).__name__}."
+    def _validation_set(self, X_val, y_val, sample_weight_val, validation_data):
+        """``(X_val, y_val, sample_weight_val)`` from fit's arguments, or None.
+
+        ``validation_data`` is the deprecated first form of the same thing.
+        """
+        if validation_data is not None:
+            if X_val is not None or y_val is not None or sample_weight_val is not None:
+                raise ValueError(
+                    "Pass the validation set either as X_val, y_val (and "
+                    "sample_weight_val) or as the deprecated validation_data, not both."
+                )
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError(
+                    "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                    f"sample_weight_val), got {type(validation_data).__name__}."
+                )
+            warnings.warn(
+                "fit(..., validation_data=(X_val, y_val)) is deprecated since sknn 0.2 and "
+                "will be removed in 0.3; use fit(X, y, X_val=X_val, y_val=y_val, "
+                "sample_weight_val=...). In a Pipeline, validation_data reaches the "
+                "estimator untransformed; Pipeline(..., transform_input=['X_val']) with "
+                "metadata routing transforms X_val through the earlier steps.",
+                FutureWarning,
             )
-        X_val, y_val = validation_data[0], validation_data[1]
-        sw_val = validation_data[2] if len(validation_data) == 3 else None
+            X_val, y_val = validation_data[0], validation_data[1]
+            sample_weight_val = validation_data[2] if len(validation_data) == 3 else None
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val and y_val were not.")
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        return X_val, y_val, sample_weight_val
+
+    def _validate_validation_data(self, validation_data, dtype, first_pass):
+        X_val, y_val, sw_val = validation_data
         X_val, y_val = validate_data(
             self,
             X_val,
@@ -316,7 +346,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         y_val = _column_or_1d_quiet(y_val)
         Y_val = np.ascontiguousarray(self._encode_validation_targets(y_val), dtype=dtype)
         self._check_targets_for_output(Y_val)
-        sw_val = check_sample_weight(sw_val, X_val, dtype, "validation_data sample_weight")
+        sw_val = check_sample_weight(sw_val, X_val, dtype, "sample_weight_val")
         return _Validation(_as_model_input(X_val, dtype), y_val, Y_val, sw_val)
 
     def _encode_validation_targets(self, y):

@@ -57,7 +57,7 @@ class HistoryDisplay:
     >>> from sknn import MLPRegressor, HistoryDisplay
     >>> X, y = make_regression(n_samples=100, n_features=4, random_state=0)
     >>> reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
-    >>> reg = reg.fit(X[:80], y[:80], validation_data=(X[80:], y[80:]))
+    >>> reg = reg.fit(X[:80], y[:80], X_val=X[80:], y_val=y[80:])
     >>> disp = HistoryDisplay.from_estimator(reg)
     >>> sorted(disp.lines_)
     ['loss', 'val_loss', 'val_score']

@@ -121,6 +121,24 @@ _EXTRA_PARAMS = """
         works on deep copies, kept in ``callbacks_``.
 """
 
+# fit's validation-set parameters, shared by both estimators' fit docstrings.
+_FIT_VALIDATION_PARAMS = """\
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A fixed validation set, scored every epoch ("val_loss", "val_score"
+            and the ``scoring`` metrics in ``history_``); it replaces the
+            ``validation_fraction`` split when ``early_stopping=True``. In a
+            :class:`~sklearn.pipeline.Pipeline`, ``X_val`` is transformed like
+            ``X`` with ``Pipeline(..., transform_input=["X_val"])`` and metadata
+            routing (scikit-learn's HistGradientBoosting signature).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
+        validation_data : tuple (X_val, y_val[, sample_weight_val]), default=None
+            Deprecated since 0.2, removed in 0.3: use ``X_val``, ``y_val`` and
+            ``sample_weight_val``.
+"""
+
 _ATTRIBUTES = """
     loss_ : float
         The loss at the end of training (loss + L2 term, weighted mean).
@@ -285,7 +303,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.callbacks = callbacks
 
     @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data X and labels y.
 
         Parameters
@@ -296,16 +315,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Class labels, or a label indicator matrix for multilabel.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights in the loss and its gradient.
-        validation_data : tuple (X_val, y_val[, sample_weight_val]), default=None
-            A fixed validation set scored every epoch (``history_``); it replaces
-            the ``validation_fraction`` split when ``early_stopping=True``.
-
+{_FIT_VALIDATION_PARAMS}
         Returns
         -------
         self : MLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+        validation = self._validation_set(X_val, y_val, sample_weight_val, validation_data)
+        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation)
 
     @available_if(_check_solver)
     @fit_context(prefer_skip_nested_validation=True)
@@ -373,7 +390,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
             raise ValueError(
-                f"validation_data y has classes not seen in training: {unknown}; "
+                f"y_val has classes not seen in training: {unknown}; "
                 f"known classes are {self.classes_}."
             )
         return self._label_binarizer.transform(y)
@@ -595,7 +612,8 @@ default='identity'
         self.callbacks = callbacks
 
     @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data X and targets y.
 
         Parameters
@@ -606,16 +624,14 @@ default='identity'
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights in the loss and its gradient.
-        validation_data : tuple (X_val, y_val[, sample_weight_val]), default=None
-            A fixed validation set scored every epoch (``history_``); it replaces
-            the ``validation_fraction`` split when ``early_stopping=True``.
-
+{_FIT_VALIDATION_PARAMS}
         Returns
         -------
         self : MLPRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+        validation = self._validation_set(X_val, y_val, sample_weight_val, validation_data)
+        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation)
 
     @available_if(_check_solver)
     @fit_context(prefer_skip_nested_validation=True)
@@ -701,3 +717,8 @@ default='identity'
         """
         raw = self._forward(X)
         return raw.ravel() if raw.shape[1] == 1 else raw
+
+
+for _cls in (MLPClassifier, MLPRegressor):
+    _cls.fit.__doc__ = _cls.fit.__doc__.replace("{_FIT_VALIDATION_PARAMS}",
+                                                _FIT_VALIDATION_PARAMS)

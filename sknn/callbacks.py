@@ -24,7 +24,7 @@ Examples
 >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
 >>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=50, random_state=0,
 ...                    callbacks=[EarlyStopping(patience=3)])
->>> reg = reg.fit(X[:150], y[:150], validation_data=(X[150:], y[150:]))
+>>> reg = reg.fit(X[:150], y[:150], X_val=X[150:], y_val=y[150:])
 >>> len(reg.history_["val_loss"]) <= 50
 True
 """
@@ -118,8 +118,7 @@ def _monitored(monitor, logs):
         hint = ""
         if monitor.startswith("val_"):
             hint = (
-                " Validation figures exist only with fit(..., validation_data=(X_val, "
-                "y_val))."
+                " Validation figures exist only with fit(X, y, X_val=X_val, y_val=y_val)."
             )
         raise ValueError(
             f"monitor={monitor!r} is not in the epoch logs; the available keys are "
@@ -145,7 +144,7 @@ class EarlyStopping(Callback):
     monitor : str, default="val_loss"
         Key of the epoch logs to watch (a key of ``history_``). A name ending
         in "loss" is minimised, one ending in "score" maximised. "val_loss" and
-        "val_score" need ``fit(..., validation_data=(X_val, y_val))``.
+        "val_score" need ``fit(..., X_val=X_val, y_val=y_val)``.
     patience : int, default=10
         Number of consecutive epochs without improvement after which training
         stops.

@@ -167,7 +167,7 @@ def test_sample_weight_enters_validation_scores():
     X, y = _diabetes()
     w = np.r_[np.ones(200), np.zeros(len(y) - 200)]
     reg = MLPRegressor(hidden_layer_sizes=(5,), random_state=0, max_iter=3)
-    reg.fit(X, y, validation_data=(X, y, w))
+    reg.fit(X, y, X_val=X, y_val=y, sample_weight_val=w)
     from sklearn.metrics import r2_score
 
     assert reg.history_["val_score"][-1] == pytest.approx(r2_score(y, reg.predict(X), sample_weight=w))
