@@ -529,7 +529,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         self._no_improvement_count = 0
                     if stop_requested or incremental:
                         break
-                    if self.n_iter_ == self.max_iter:
+                    # n_iter_no_change=np.inf switches the convergence test off: the
+                    # epoch budget is then the plan (Keras' epochs=N), not a failure.
+                    if self.n_iter_ == self.max_iter and np.isfinite(self.n_iter_no_change):
                         warnings.warn(
                             f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                             "reached and the optimization hasn't converged yet.",

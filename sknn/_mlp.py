@@ -92,8 +92,11 @@ _COMMON_PARAMS = """
     epsilon : float, default=1e-8
         Adam's numerical-stability term.
 
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without ``tol`` improvement before stopping. ``np.inf`` turns
+        the convergence test off: the stochastic solvers then train exactly
+        ``max_iter`` epochs (Keras' ``epochs=max_iter``) and, unlike
+        scikit-learn, emit no ConvergenceWarning for reaching that budget.
 
     max_fun : int, default=15000
         Maximum loss-function calls of ``solver='lbfgs'``.
