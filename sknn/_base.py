@@ -6,6 +6,7 @@ kernel per epoch.  The math lives in ``sknn._kernels``.
 """
 
 import copy
+import inspect
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -16,6 +17,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -86,6 +88,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         "wide_features": [None, StrOptions({"all"}), "array-like"],
         "deep_features": [None, "array-like"],
         "callbacks": [None, list, tuple],
+        "scoring": [None, StrOptions(set(get_scorer_names())), list, tuple, dict],
     }
 
     @abstractmethod
@@ -282,7 +285,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         if self.solver in _STOCHASTIC_SOLVERS:
             self._fit_stochastic(X, Y, y, sw, val, rng, incremental, first_pass)
         else:
-            self._fit_lbfgs(X, Y, sw, val)
+            self._fit_lbfgs(X, Y, sw, val, y)
         if not np.isfinite(self._theta).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain "
@@ -428,10 +431,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         opt = self._optimizer
 
         early_stopping = self.early_stopping
-        X_train, Y_train, sw_train = X, Y, sw
+        X_train, Y_train, sw_train, y_train = X, Y, sw, y
         if early_stopping and val is None:
             stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
-            X_train, X_val, Y_train, Y_val, sw_train, sw_val, _, y_val = train_test_split(
+            X_train, X_val, Y_train, Y_val, sw_train, sw_val, y_train, y_val = train_test_split(
                 X, Y, sw, y,
                 random_state=rng,
                 test_size=self.validation_fraction,
@@ -477,6 +480,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         loss_code = LOSS_CODES[self._loss_name()]
         solver_code = SOLVER_CODES[self.solver]
         n_wide = self._n_wide()
+        scorers = self._scorers()
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
         with blas_threads_for(self._layout, batch_size):
@@ -515,9 +519,11 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     logs = {"loss": self.loss_, "learning_rate": lr}
                     if val is not None:
                         logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+                    self._add_metrics(logs, scorers, (X_train, y_train, sw_train), val)
                     logs["epoch_time"] = time.perf_counter() - start
                     self._record_epoch(logs)
                     stop_requested = self._callbacks_epoch_end(callbacks, logs)
+                    self._print_epoch(logs)
 
                     if self._update_no_improvement_count(early_stopping, logs):
                         best_theta = self._theta.copy()
@@ -543,20 +549,85 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             self._theta = best_theta
         self._callbacks_end(callbacks)
 
-    def _record_epoch(self, logs, verbose=True):
+    def _record_epoch(self, logs):
+        n_before = len(self.history_["loss"])
         for key, value in logs.items():
-            self.history_.setdefault(key, []).append(value)
-        if self.verbose and verbose:
-            if self.verbose == 2:
-                parts = [f"loss: {logs['loss']:.6f}"]
-                if "val_loss" in logs:
-                    parts += [f"val_loss: {logs['val_loss']:.6f}", f"val_score: {logs['val_score']:.6f}"]
-                print(
-                    f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
-                    f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
+            # a key first seen after some epochs (added by a callback) is padded
+            self.history_.setdefault(key, [None] * n_before).append(value)
+
+    def _print_epoch(self, logs):
+        """verbose=2: a Keras-style line with every figure of the epoch (the
+        scoring metrics and what callbacks added included); verbose=1:
+        scikit-learn's line."""
+        if not self.verbose:
+            return
+        if self.verbose == 2:
+            parts = [
+                f"{key}: {value:.6f}" for key, value in logs.items()
+                if key not in ("learning_rate", "epoch_time") and isinstance(value, Real)
+            ]
+            print(
+                f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
+                f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
+            )
+        else:
+            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+    # ------------------------------------------------------------- metrics
+    def _scorers(self):
+        """``scoring`` as a dict {name: scorer}; names become history_ keys."""
+        scoring = getattr(self, "scoring", None)
+        if scoring is None:
+            return {}
+        if isinstance(scoring, str):
+            scoring = [scoring]
+        if isinstance(scoring, (list, tuple)):
+            if not all(isinstance(name, str) for name in scoring):
+                raise ValueError(
+                    "scoring as a list must hold scikit-learn scorer names (str); pass a "
+                    "dict {name: callable} for custom scorers."
                 )
-            else:
-                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            scoring = {name: name for name in scoring}
+        reserved = {"loss", "score", "learning_rate", "epoch_time"}
+        scorers = {}
+        for name, scorer in scoring.items():
+            if not isinstance(name, str) or name in reserved or name.startswith("val_"):
+                raise ValueError(
+                    f"scoring name {name!r} is not allowed: names become history_ keys and "
+                    f"must be str, not start with 'val_' nor be one of {sorted(reserved)}."
+                )
+            scorers[name] = get_scorer(scorer) if isinstance(scorer, str) else scorer
+            if not callable(scorers[name]):
+                raise ValueError(
+                    f"scoring[{name!r}] must be a scorer name or a callable "
+                    "scorer(estimator, X, y), got {type(scorer).__name__}."
+                )
+        return scorers
+
+    def _metric_names(self):
+        """History keys of the ``scoring`` metrics (without the 'val_' ones)."""
+        scoring = getattr(self, "scoring", None)
+        if scoring is None:
+            return []
+        return [scoring] if isinstance(scoring, str) else list(scoring)
+
+    def _add_metrics(self, logs, scorers, train, val):
+        """The scoring metrics of this epoch on the training data (at the epoch's
+        end) and on the validation set ('val_' prefix), into ``logs``."""
+        if not scorers:
+            return
+        # The data is already validated and in model form: score through a
+        # shallow copy without feature names, so predict does not warn that
+        # the arrays have none.
+        view = copy.copy(self)
+        view.__dict__.pop("feature_names_in_", None)
+        sets = [("", train)]
+        if val is not None:
+            sets.append(("val_", (val.X, val.y, val.sw)))
+        for prefix, (X, y, sw) in sets:
+            weights = {} if np.all(sw == sw[0]) else {"sample_weight": sw}
+            for name, scorer in scorers.items():
+                logs[prefix + name] = float(scorer(view, X, y, **weights))
 
     def _update_no_improvement_count(self, early_stopping, logs):
         """scikit-learn's stopping rule; returns True on a new best validation score."""
@@ -601,7 +672,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return False
 
     # --------------------------------------------------------------- lbfgs
-    def _fit_lbfgs(self, X, Y, sw, val):
+    def _fit_lbfgs(self, X, Y, sw, val, y=None):
         deep, wide = self._input_blocks(X)
         chunk = max(1, min(X.shape[0], _CHUNK_ROWS))
         ws = _Workspace(self._layout, chunk, deep, wide, self.activation, self._theta.dtype)
@@ -621,6 +692,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             value = loss_grad(theta, ws.grad, *args)
             return value, ws.grad.astype(np.float64)
 
+        scorers = self._scorers()
         callbacks = self._callbacks_begin(False)
         if val is not None:
             self.history_.setdefault("val_loss", [])
@@ -638,9 +710,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             logs = {"loss": float(intermediate_result.fun), "learning_rate": None}
             if val is not None:
                 logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+            self._add_metrics(logs, scorers, (X, y, sw), val)
             now = time.perf_counter()
             logs["epoch_time"], state["start"] = now - state["start"], now
-            self._record_epoch(logs, verbose=False)  # scipy prints its own lines
+            self._record_epoch(logs)  # no _print_epoch: scipy prints its own lines
             if self._callbacks_epoch_end(callbacks, logs):
                 state["stopped"] = True
                 raise StopIteration
@@ -680,6 +753,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         if incremental and "callbacks_" in self.__dict__:
             callbacks = self.callbacks_
         else:
+            for cb in self.callbacks or []:
+                _check_callback_signature(cb)
             callbacks = copy.deepcopy(list(self.callbacks or []))
             self.callbacks_ = callbacks
         if "_sklearn_bridge" in self.__dict__:  # scikit-learn's callbacks, same hooks
@@ -690,11 +765,20 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return callbacks
 
     def _callbacks_epoch_end(self, callbacks, logs):
+        """Run on_epoch_end on every callback with one shared logs dict (as
+        Keras does); keys they add are recorded in history_ and ``logs``."""
         epoch = len(self.history_["loss"]) - 1
         stop = False
+        shared = dict(logs)
         for cb in callbacks:
-            if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(self, epoch, dict(logs)):
+            if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(self, epoch, shared):
                 stop = True
+        added = {k: v for k, v in shared.items() if k not in logs}
+        if added:
+            n = len(self.history_["loss"])
+            for key, value in added.items():
+                self.history_.setdefault(key, [None] * (n - 1)).append(value)
+            logs.update(added)
         return stop
 
     def _callbacks_end(self, callbacks):
@@ -722,6 +806,41 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+_HOOK_SIGNATURES = {
+    "on_train_begin": "(self, estimator, logs)",
+    "on_epoch_end": "(self, estimator, epoch, logs)",
+    "on_train_end": "(self, estimator, logs)",
+}
+
+
+def _check_callback_signature(cb):
+    """A TypeError showing sknn's hook signatures when ``cb`` has Keras' ones
+    (``on_epoch_end(self, epoch, logs)``: no estimator argument)."""
+    name = type(cb).__name__
+    # LambdaCallback(on_epoch_end=lambda epoch, logs: ...) is the same habit
+    suffix = "_fn" if hasattr(cb, "on_epoch_end_fn") else ""
+    for hook, expected in _HOOK_SIGNATURES.items():
+        method = getattr(cb, hook + suffix, None)
+        if method is None:
+            continue
+        try:
+            signature = inspect.signature(method)
+        except (TypeError, ValueError):  # builtins: nothing to check
+            continue
+        try:
+            signature.bind(*([None] * expected.count(",")))
+        except TypeError:
+            keras = " (Keras' signature)" if hook == "on_epoch_end" and len(
+                signature.parameters) == 2 else ""
+            raise TypeError(
+                f"Callback {name}.{hook}{signature}{keras} does not match sknn's callback "
+                f"signature: sknn calls {hook}{expected}. Add the estimator as the first "
+                f"argument, e.g. def on_epoch_end(self, estimator, epoch, logs); the "
+                "estimator replaces Keras' self.model, and returning True replaces "
+                "self.model.stop_training = True. See sknn.callbacks."
+            ) from None
 
 
 class _Validation:

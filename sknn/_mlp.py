@@ -122,6 +122,16 @@ _EXTRA_PARAMS = """
         ``on_epoch_end(estimator, epoch, logs)`` (return True to stop) and
         ``on_train_end(estimator, logs)``; see :mod:`sknn.callbacks`. ``fit``
         works on deep copies, kept in ``callbacks_``.
+
+    scoring : str, list of str or dict, default=None
+        Metrics recorded every epoch, as scikit-learn scorer names (e.g.
+        "accuracy", "neg_root_mean_squared_error") or a dict ``{name:
+        scorer}`` (a scorer is a name or ``callable(estimator, X, y)``). Each
+        metric is computed at the end of the epoch on the training data
+        (history key ``name``) and on the validation set (``"val_" + name``),
+        shown by ``verbose=2`` and :class:`~sknn.HistoryDisplay`, and usable as
+        a callback monitor (greater is better, scikit-learn's convention).
+        Costs one prediction pass over each set per epoch.
 """
 
 # fit's validation-set parameters, shared by both estimators' fit docstrings.
@@ -187,7 +197,9 @@ _ATTRIBUTES = """
 
     history_ : dict of list
         Per-epoch "loss", "learning_rate", "epoch_time" and, with a validation
-        set, "val_loss" and "val_score"; continues across warm starts and
+        set, "val_loss" and "val_score"; the ``scoring`` metrics (and their
+        "val_" forms); keys callbacks add to ``logs`` (None for epochs before
+        a key first appeared). Continues across warm starts and
         ``partial_fit`` calls.
 
     callbacks_ : list
@@ -275,6 +287,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         wide_features=None,
         deep_features=None,
         callbacks=None,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -304,6 +317,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.wide_features = wide_features
         self.deep_features = deep_features
         self.callbacks = callbacks
+        self.scoring = scoring
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
@@ -582,6 +596,7 @@ default='identity'
         wide_features=None,
         deep_features=None,
         callbacks=None,
+        scoring=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -613,6 +628,7 @@ default='identity'
         self.wide_features = wide_features
         self.deep_features = deep_features
         self.callbacks = callbacks
+        self.scoring = scoring
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,

@@ -31,10 +31,18 @@ True
 
 import csv
 import os
+import sys
 
 import numpy as np
 
-__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "ModelCheckpoint"]
+__all__ = [
+    "Callback",
+    "CSVLogger",
+    "EarlyStopping",
+    "LambdaCallback",
+    "ModelCheckpoint",
+    "ProgressBar",
+]
 
 
 class Callback:
@@ -99,17 +107,24 @@ class Callback:
         return {}
 
 
-def _mode(monitor):
-    """'min' for a monitor ending in 'loss', 'max' for one ending in 'score'."""
+def _mode(monitor, estimator=None):
+    """'max' for a ``scoring`` metric of ``estimator`` (scikit-learn scorers:
+    greater is better, even "neg_log_loss"), else 'min' for a monitor ending in
+    'loss' and 'max' for one ending in 'score'."""
     if not isinstance(monitor, str):
         raise TypeError(f"monitor must be a str, got {type(monitor).__name__}.")
+    metrics = estimator._metric_names() if hasattr(estimator, "_metric_names") else []
+    if monitor.removeprefix("val_") in metrics:
+        return "max"
     if monitor.endswith("loss"):
         return "min"
     if monitor.endswith("score"):
         return "max"
     raise ValueError(
         f"monitor={monitor!r}: the name must end in 'loss' (minimised) or 'score' "
-        "(maximised), e.g. 'val_loss', 'loss' or 'val_score'."
+        "(maximised), e.g. 'val_loss', 'loss' or 'val_score', or be a metric of the "
+        f"estimator's scoring parameter (now {metrics}), e.g. scoring='accuracy' "
+        "and monitor='val_accuracy'."
     )
 
 
@@ -187,7 +202,7 @@ class EarlyStopping(Callback):
         }
 
     def on_train_begin(self, estimator, logs):
-        self._mode = _mode(self.monitor)
+        self._mode = _mode(self.monitor, estimator)
         if not isinstance(self.patience, (int, np.integer)) or self.patience < 0:
             raise ValueError(f"patience must be a non-negative int, got {self.patience!r}.")
         if not self.min_delta >= 0:
@@ -263,7 +278,7 @@ class ModelCheckpoint(Callback):
                 "save_best_only": self.save_best_only}
 
     def on_train_begin(self, estimator, logs):
-        self._mode = _mode(self.monitor) if self.save_best_only else None
+        self._mode = _mode(self.monitor, estimator) if self.save_best_only else None
         if self._continues(estimator):
             return
         self.best = np.inf if self._mode != "max" else -np.inf
@@ -393,3 +408,77 @@ class CSVLogger(Callback):
                 writer.writeheader()
             writer.writerow(row)
         return False
+
+
+class ProgressBar(Callback):
+    """A Keras-style progress line: epoch, bar, current loss and monitored figure.
+
+    The line goes to ``sys.stdout``, rewritten in place every epoch (a
+    carriage return), and ends with a newline after training.
+
+    Parameters
+    ----------
+    monitor : str or None, default=None
+        Key of the epoch logs shown beside the loss. None shows the monitor of
+        the estimator's first :class:`EarlyStopping` callback, else
+        "val_loss" when there is a validation set.
+    width : int, default=30
+        Characters of the bar.
+
+    Notes
+    -----
+    With early stopping (``early_stopping=True`` or an :class:`EarlyStopping`
+    callback) the number of epochs is not known in advance: the line then
+    shows the epoch count and "at most max_iter" instead of a bar that would
+    pretend ``max_iter`` epochs will run. scikit-learn's own
+    ``sklearn.callback.ProgressBar`` (``est.set_callbacks(...)``) works too,
+    without the loss.
+    """
+
+    def __init__(self, monitor=None, width=30):
+        self.monitor = monitor
+        self.width = width
+
+    def _params(self):
+        return {"monitor": self.monitor, "width": self.width}
+
+    def on_train_begin(self, estimator, logs):
+        callbacks = getattr(estimator, "callbacks_", None) or []
+        stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
+        self._monitor = self.monitor
+        if self._monitor is None and stoppers:
+            self._monitor = stoppers[0].monitor
+        early = bool(getattr(estimator, "early_stopping", False)) or bool(stoppers)
+        if getattr(estimator, "solver", None) == "lbfgs":
+            early = False
+        self._max_epochs = int(estimator.max_iter)
+        self._total = None if early else self._max_epochs
+        self._first = len(estimator.history_["loss"])
+        self._written = False
+
+    def _line(self, done, logs):
+        if self._total is None:
+            head = f"Epoch {done} (at most {self._max_epochs}, early stopping)"
+        else:
+            filled = int(self.width * done / self._total)
+            bar = "=" * max(filled - 1, 0) + (">" if done < self._total else "=")
+            head = f"Epoch {done}/{self._total} [{bar.ljust(self.width, '.')}]"
+        parts = [head, f"loss: {logs['loss']:.4f}"]
+        monitor = self._monitor
+        if monitor is None and "val_loss" in logs:
+            monitor = "val_loss"
+        if monitor is not None and monitor != "loss" and logs.get(monitor) is not None:
+            parts.append(f"{monitor}: {logs[monitor]:.4f}")
+        return " - ".join(parts)
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        # sys.stdout at call time (callbacks are deep-copied: no stored stream)
+        sys.stdout.write("\r" + self._line(epoch + 1 - self._first, logs))
+        sys.stdout.flush()
+        self._written = True
+        return False
+
+    def on_train_end(self, estimator, logs):
+        if self._written:
+            sys.stdout.write("\n")
+            sys.stdout.flush()

@@ -1,0 +1,237 @@
+"""The training loop a Keras user expects (issue 15): validation data through
+Pipelines, per-epoch metrics, Keras-signature callbacks, exact epoch budgets,
+progress display, the learning-rate finder's suggestion."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import config_context
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sknn import MLPClassifier, MLPRegressor
+
+
+def _reg_data(n=240, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 4)) * [1.0, 100.0, 1000.0, 0.01] + [0.0, 50.0, -3000.0, 1.0]
+    y = X[:, 0] + X[:, 1] / 100.0 - X[:, 2] / 1000.0
+    return X, y
+
+
+def _reg(**kw):
+    params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, n_iter_no_change=np.inf)
+    params.update(kw)
+    return MLPRegressor(**params)
+
+
+# ------------------------------------------------------------ item 2: X_val
+def _scaled_pipeline(**kw):
+    mlp = _reg(**kw).set_fit_request(X_val=True, y_val=True, sample_weight_val=True)
+    return Pipeline([("scale", StandardScaler()), ("mlp", mlp)], transform_input=["X_val"])
+
+
+def test_x_val_is_transformed_in_a_pipeline():
+    X, y = _reg_data()
+    Xt, Xv, yt, yv = X[:180], X[180:], y[:180], y[180:]
+    with config_context(enable_metadata_routing=True):
+        pipe = _scaled_pipeline().fit(Xt, yt, X_val=Xv, y_val=yv)
+    scaler = StandardScaler().fit(Xt)
+    direct = _reg().fit(scaler.transform(Xt), yt, X_val=scaler.transform(Xv), y_val=yv)
+    np.testing.assert_allclose(pipe[-1].history_["val_loss"], direct.history_["val_loss"])
+    assert pipe[-1].history_["val_loss"][0] < 100  # unscaled X_val: ~1e5
+
+
+def test_x_val_in_grid_search_and_with_set_output():
+    pd = pytest.importorskip("pandas")
+    X, y = _reg_data()
+    X = pd.DataFrame(X, columns=list("abcd"))
+    Xt, Xv, yt, yv = X.iloc[:180], X.iloc[180:], y[:180], y[180:]
+    with config_context(enable_metadata_routing=True):
+        pipe = _scaled_pipeline().set_output(transform="pandas")
+        search = GridSearchCV(pipe, {"mlp__alpha": [1e-4, 1e-2]}, cv=2)
+        with warnings.catch_warnings():
+            # a DataFrame X_val after a DataFrame X: no feature-name warning
+            warnings.simplefilter("error", UserWarning)
+            search.fit(Xt, yt, X_val=Xv, y_val=yv, sample_weight_val=np.ones(len(yv)))
+    best = search.best_estimator_[-1]
+    assert list(best.feature_names_in_) == list("abcd")
+    assert len(best.history_["val_loss"]) == 5
+    assert best.history_["val_loss"][0] < 100
+
+
+def test_validation_data_is_a_deprecated_alias():
+    X, y = _reg_data()
+    new = _reg().fit(X[:180], y[:180], X_val=X[180:], y_val=y[180:])
+    with pytest.warns(FutureWarning, match="transform_input"):
+        old = _reg().fit(X[:180], y[:180], validation_data=(X[180:], y[180:]))
+    np.testing.assert_allclose(old.history_["val_loss"], new.history_["val_loss"])
+
+
+# ------------------------------------------------- item 6: exactly N epochs
+def test_exact_epoch_budget_without_convergence_warning():
+    X, y = _reg_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = _reg(max_iter=7, n_iter_no_change=np.inf).fit(X, y)
+    assert est.n_iter_ == 7 and len(est.history_["loss"]) == 7
+    # scikit-learn's default is unchanged: the budget reached warns
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        _reg(max_iter=7, n_iter_no_change=10).fit(X, y)
+
+
+# ------------------------------------------------ item 4: per-epoch metrics
+def _digits(n=400):
+    X, y = load_digits(return_X_y=True)
+    return X[:n] / 16.0, y[:n]
+
+
+def _clf(**kw):
+    params = dict(hidden_layer_sizes=(16,), max_iter=6, random_state=0, n_iter_no_change=np.inf,
+                  learning_rate_init=0.01)
+    params.update(kw)
+    return MLPClassifier(**params)
+
+
+@pytest.mark.filterwarnings("ignore:lbfgs failed to converge:sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_scoring_metrics_in_history(solver):
+    from sklearn.metrics import accuracy_score, log_loss
+
+    X, y = _digits()
+    scores = {}
+
+    def record(est, epoch, logs):  # the metric equals a score of that epoch's model
+        scores[epoch] = (accuracy_score(y[300:], est.predict(X[300:])),
+                         -log_loss(y[:300], est.predict_proba(X[:300]), labels=est.classes_))
+
+    from sknn.callbacks import LambdaCallback
+
+    est = _clf(solver=solver, scoring=["accuracy", "neg_log_loss"],
+               callbacks=[LambdaCallback(on_epoch_end=record)])
+    est.fit(X[:300], y[:300], X_val=X[300:], y_val=y[300:])
+    h = est.history_
+    for key in ("accuracy", "val_accuracy", "neg_log_loss", "val_neg_log_loss"):
+        assert len(h[key]) == len(h["loss"])
+    for epoch, (val_acc, train_nll) in scores.items():
+        assert h["val_accuracy"][epoch] == pytest.approx(val_acc)
+        assert h["neg_log_loss"][epoch] == pytest.approx(train_nll)
+
+
+def test_scoring_metric_as_monitor_and_in_verbose(capsys):
+    from sknn.callbacks import EarlyStopping, ModelCheckpoint
+
+    X, y = _digits()
+    stopper = EarlyStopping(monitor="val_accuracy", patience=2, restore_best_weights=True)
+    est = _clf(max_iter=40, scoring="accuracy", verbose=2, learning_rate_init=0.05,
+               callbacks=[stopper])
+    est.fit(X[:300], y[:300], X_val=X[300:], y_val=y[300:])
+    out = capsys.readouterr().out
+    assert " - accuracy: " in out and " - val_accuracy: " in out
+    fitted = est.callbacks_[0]
+    assert fitted.best == max(est.history_["val_accuracy"])  # maximised
+    # neg_log_loss ends in "loss" but is a scorer: greater is better
+    ckpt = ModelCheckpoint("unused-{epoch}.joblib", monitor="val_neg_log_loss")
+    ckpt.on_train_begin(_clf(scoring="neg_log_loss"), {})
+    assert ckpt._mode == "max"
+
+
+def test_scoring_validation():
+    X, y = _digits(100)
+    with pytest.raises(ValueError, match="scoring"):
+        _clf(scoring="not_a_scorer").fit(X, y)
+    with pytest.raises(ValueError, match="val_"):
+        _clf(scoring={"val_acc": "accuracy"}).fit(X, y)
+    with pytest.raises(ValueError, match="scoring.*now \\[\\]"):
+        from sknn.callbacks import EarlyStopping
+
+        _clf(callbacks=[EarlyStopping(monitor="val_accuracy")]).fit(X, y, X_val=X, y_val=y)
+
+
+def test_keys_added_by_callbacks_reach_history():
+    from sknn.callbacks import LambdaCallback
+
+    def add(est, epoch, logs):
+        if epoch >= 2:
+            logs["half_loss"] = logs["loss"] / 2
+
+    seen = []
+    est = _reg(callbacks=[LambdaCallback(on_epoch_end=add),
+                          LambdaCallback(on_epoch_end=lambda e, ep, logs: seen.append(
+                              "half_loss" in logs))]).fit(*_reg_data())
+    h = est.history_
+    assert h["half_loss"][:2] == [None, None]
+    assert h["half_loss"][2:] == pytest.approx([v / 2 for v in h["loss"][2:]])
+    assert seen == [False, False, True, True, True]  # later callbacks see the key
+
+
+def test_history_display_keys_and_legend_outside():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sknn import HistoryDisplay
+
+    X, y = _digits()
+    est = _clf(scoring="accuracy").fit(X[:300], y[:300], X_val=X[300:], y_val=y[300:])
+    disp = HistoryDisplay.from_estimator(est)
+    assert set(disp.lines_) == {"loss", "val_loss", "val_score", "accuracy", "val_accuracy"}
+    # training metrics are measured at the epoch's end: not shifted
+    np.testing.assert_array_equal(disp.lines_["accuracy"].get_xdata(), np.arange(1, 7))
+    renderer = disp.figure_.canvas.get_renderer()
+    legend = disp.ax_.get_legend().get_window_extent(renderer)
+    assert not legend.overlaps(disp.ax_.get_window_extent(renderer))
+    asked = HistoryDisplay(est.history_).plot(keys=["loss", "learning_rate"])
+    assert set(asked.lines_) == {"loss", "learning_rate"}
+    with pytest.raises(ValueError, match="not in the history"):
+        HistoryDisplay(est.history_).plot(keys=["lr"])
+
+
+# ------------------------------------------------- item 5: Keras callbacks
+class KerasStyle:
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+def test_keras_signature_callback_gets_a_helpful_error():
+    from sknn.callbacks import LambdaCallback
+
+    X, y = _reg_data()
+    est = _reg(callbacks=[KerasStyle()])
+    with pytest.raises(TypeError, match=r"KerasStyle.on_epoch_end\(epoch, logs=None\) "
+                                        r"\(Keras' signature\).*on_epoch_end\(self, estimator, "
+                                        r"epoch, logs\)"):
+        est.fit(X, y)
+    assert not hasattr(est, "n_iter_")
+    with pytest.raises(TypeError, match=r"on_epoch_end\(self, estimator, epoch, logs\)"):
+        _reg(callbacks=[LambdaCallback(on_epoch_end=lambda epoch, logs: None)]).fit(X, y)
+
+
+# ------------------------------------------------- item 7: progress display
+def test_progress_bar_shows_loss_and_monitor(capsys):
+    from sknn.callbacks import EarlyStopping, ProgressBar
+
+    X, y = _reg_data()
+    _reg(max_iter=4, callbacks=[ProgressBar()]).fit(X[:180], y[:180], X_val=X[180:],
+                                                   y_val=y[180:])
+    out = capsys.readouterr().out
+    last = out.rstrip("\n").split("\r")[-1]
+    assert last.startswith("Epoch 4/4 [") and "loss: " in last and "val_loss: " in last
+    _reg(max_iter=50, callbacks=[EarlyStopping(monitor="val_score", patience=1),
+                                 ProgressBar()]).fit(X[:180], y[:180], X_val=X[180:],
+                                                     y_val=y[180:])
+    out = capsys.readouterr().out
+    assert "/50" not in out and "(at most 50, early stopping)" in out and "val_score: " in out
+
+
+def test_sklearn_progress_bar_has_no_max_iter_estimate_with_early_stopping():
+    from sknn._sklearn_callbacks import _may_stop_early
+    from sknn.callbacks import EarlyStopping
+
+    assert _may_stop_early(_reg(early_stopping=True))
+    assert _may_stop_early(_reg(callbacks=[EarlyStopping()]))
+    assert not _may_stop_early(_reg())
+    assert not _may_stop_early(_reg(solver="lbfgs", early_stopping=True))
