@@ -30,6 +30,7 @@ from ._compat import (
     check_sample_weight,
     lbfgs_options,
 )
+from ._doc_link import DocLinkMixin
 from ._kernels.activations import ACTIVATION_CODES, GELU, HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
 from ._kernels.losses import LOSS_CODES, loss_value
@@ -54,7 +55,7 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _CHUNK_ROWS = 4096
 
 
-class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     """Shared machinery of sknn's multi-layer perceptrons; use the subclasses."""
 
     _parameter_constraints: dict = {

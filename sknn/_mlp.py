@@ -380,12 +380,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if "classes_" not in self.__dict__ or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
+            # One class fits and predicts that class, as scikit-learn's MLP does.
             self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2 and not self._label_binarizer.y_type_.startswith("multilabel"):
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the "
-                    f"data, but the data contains only one class: {self.classes_[0]!r}."
-                )
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:

@@ -17,6 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, check_sample_weight, fit_context
+from ._doc_link import DocLinkMixin
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
 from ._validation import validate_data
@@ -55,7 +56,7 @@ def _restore_on_error(method):
     return wrapper
 
 
-class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
+class Perceptron(DocLinkMixin, VersionedStateMixin, ClassifierMixin, BaseEstimator):
     """Linear perceptron classifier: a layer of threshold logic units on Numba.
 
     A drop-in replacement for :class:`sklearn.linear_model.Perceptron` (the same

@@ -33,7 +33,11 @@ def validate_data(estimator, X="no_validation", y="no_validation", *, names=("X"
                             f"{message}") from exc
         if _is_bad_X(X, y, kwargs):
             raise type(exc)(f"{names[0]} must be {_EXPECTED_X}; {message}") from exc
-        raise type(exc)(f"{names[1]} must be {_EXPECTED_Y}; {message}") from exc
+        if _is_bad_y(y, kwargs):
+            raise type(exc)(f"{names[1]} must be {_EXPECTED_Y}; {message}") from exc
+        # X and y are each fine (e.g. feature names differing from fit's):
+        # scikit-learn's message says what is wrong, a prefix would mislead.
+        raise
 
 
 def _names_input(message, names):
@@ -41,12 +45,22 @@ def _names_input(message, names):
 
 
 def _is_bad_X(X, y, kwargs):
-    """Whether X alone fails (so the error is X's); else it came from y."""
-    if isinstance(y, str) and y == "no_validation":
-        return True
+    """Whether X alone fails (so the error is X's)."""
     try:
         check_array(X, accept_sparse=kwargs.get("accept_sparse", False),
                     dtype=kwargs.get("dtype", "numeric"), ensure_all_finite=False)
+    except (ValueError, TypeError):
+        return True
+    return False
+
+
+def _is_bad_y(y, kwargs):
+    """Whether y alone fails the conversion validate_data applies to it."""
+    if isinstance(y, str) and y == "no_validation":
+        return False
+    try:
+        check_array(y, ensure_2d=False, dtype="numeric" if kwargs.get("y_numeric") else None,
+                    ensure_all_finite=False)
     except (ValueError, TypeError):
         return True
     return False
