@@ -193,6 +193,8 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
 
         def resolve(name, value):
             idx = np.asarray(value)
+            if idx.dtype.kind in "OUS" and idx.size:
+                idx = _column_names_to_indices(name, idx, getattr(self, "feature_names_in_", None))
             if idx.dtype == bool:
                 if idx.shape != (n_features,):
                     raise ValueError(
@@ -870,6 +872,23 @@ class _Workspace:
         # W.T scratch for backward_pass's delta @ W.T on small layers
         self.wtbuf = np.empty(transpose_workspace_size(layout, np.dtype(dtype).itemsize),
                               dtype=dtype)
+
+
+def _column_names_to_indices(name, names, feature_names):
+    """Column indices of ``names`` in the fitted DataFrame's columns."""
+    if feature_names is None:
+        raise ValueError(
+            f"{name} holds column names {list(names)}, which need X to be a pandas "
+            "DataFrame with string column names; give column indices otherwise."
+        )
+    position = {str(f): i for i, f in enumerate(feature_names)}
+    unknown = [n for n in names.tolist() if str(n) not in position]
+    if unknown:
+        raise ValueError(
+            f"{name} names columns not in X: {unknown}; X's columns are "
+            f"{list(feature_names)}."
+        )
+    return np.array([position[str(n)] for n in names.tolist()], dtype=np.int64)
 
 
 def _dense_width(block):

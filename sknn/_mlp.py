@@ -109,13 +109,15 @@ _EXTRA_PARAMS = """
         and biases uniform in +-sqrt(6/(fan_in+fan_out)), factor 2 for logistic
         units); the others are Keras' and start biases at zero.
 
-    wide_features : None, 'all' or array-like of int, default=None
+    wide_features : None, 'all' or array-like of int or str, default=None
         Columns of X fed straight to the output layer beside the last hidden
         layer (a wide & deep network). ``coefs_[-1]`` then has
         ``n_wide + hidden_layer_sizes[-1]`` rows, the wide columns first.
+        Column names (str) work when X is a DataFrame.
 
-    deep_features : None or array-like of int, default=None
+    deep_features : None or array-like of int or str, default=None
         Columns of X that enter the hidden layers; None means all of them.
+        Column names (str) work when X is a DataFrame.
 
     callbacks : list of callback objects, default=None
         Objects with any of ``on_train_begin(estimator, logs)``,

@@ -20,6 +20,10 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sknn import MLPClassifier, MLPRegressor
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 @pytest.fixture(autouse=True)
 def _quiet():

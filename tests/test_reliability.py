@@ -28,6 +28,10 @@ import sknn._base
 from sknn import MLPClassifier, MLPRegressor, Perceptron, lr_find
 from sknn.callbacks import LambdaCallback
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 settings.register_profile(
     "sknn-reliability",
     derandomize=True,

@@ -15,6 +15,10 @@ from sklearn.preprocessing import StandardScaler
 
 from sknn import MLPClassifier, MLPRegressor
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _reg_data(n=240, seed=0):
     rng = np.random.RandomState(seed)
@@ -291,3 +295,55 @@ def test_lr_find_suggestion_trains_close_to_the_best_fixed_rate(dataset):
             best = min(best_val_loss(lr) for lr in _LR_GRID)
             ratios[f"{solver}-{batch_size}"] = best_val_loss(suggestion) / best
     assert max(ratios.values()) <= _LR_TOLERANCE, ratios
+
+
+# ------------------------------------------------------- item 8: small things
+def test_wide_and_deep_features_accept_column_names():
+    pd = pytest.importorskip("pandas")
+    X, y = _reg_data()
+    df = pd.DataFrame(X, columns=["w0", "d0", "d1", "w1"])
+    by_name = _reg(wide_features=["w0", "w1"], deep_features=["d0", "d1"]).fit(df, y)
+    by_index = _reg(wide_features=[0, 3], deep_features=[1, 2]).fit(X, y)
+    np.testing.assert_array_equal(by_name._wide_idx, [0, 3])
+    np.testing.assert_allclose(by_name.predict(df), by_index.predict(X))
+    with pytest.raises(ValueError, match=r"wide_features names columns not in X: \['zz'\]"):
+        _reg(wide_features=["zz"]).fit(df, y)
+    with pytest.raises(ValueError, match="deep_features holds column names.*DataFrame"):
+        _reg(deep_features=["d0"]).fit(X, y)
+
+
+def test_single_class_fits_and_predicts_it_like_sklearn():
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X, _ = _digits(60)
+    y = np.full(60, 7)
+    params = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(**params).fit(X, y)
+        theirs = SkMLP(**params).fit(X, y)
+    np.testing.assert_array_equal(ours.classes_, [7])
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-6)
+
+
+def test_html_repr_links_to_sknn_api_page():
+    from sknn import Perceptron
+
+    for est in (MLPClassifier(), MLPRegressor(), Perceptron()):
+        url = f"https://sknn.readthedocs.io/en/stable/generated/sknn.{type(est).__name__}.html"
+        assert est._get_doc_link() == url
+        assert f'href="{url}"' in est._repr_html_()
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_feature_name_errors_are_not_blamed_on_numeric_x():
+    pd = pytest.importorskip("pandas")
+    X, y = _reg_data()
+    df = pd.DataFrame(X, columns=list("abcd"))
+    est = _reg(max_iter=1).fit(df, y)
+    with pytest.raises(ValueError) as info:
+        est.predict(df.rename(columns={"a": "z"}))
+    assert str(info.value).startswith("The feature names should match")
+    with pytest.raises(ValueError, match=r"^X must be a numeric array-like.*could not convert"):
+        est.predict(np.full((3, 4), "a"))
