@@ -143,8 +143,11 @@ class HistoryDisplay:
         ax.set_ylabel("loss")
         handles = list(self.lines_.values())
         # Below the axes, never on the curves.
+        # as many columns as fit under the axes (about 1.4 inches per entry)
+        width = ax.get_position().width * self.figure_.get_figwidth()
+        ncol = max(1, min(len(handles), int(width / 1.4)))
         ax.legend(handles, [h.get_label() for h in handles], loc="upper center",
-                  bbox_to_anchor=(0.5, -0.14), ncol=min(len(handles), 4), frameon=False)
+                  bbox_to_anchor=(0.5, -0.14), ncol=ncol, frameon=False)
         if self.estimator_name:
             ax.set_title(self.estimator_name)
         return self
