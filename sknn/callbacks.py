@@ -40,8 +40,10 @@ __all__ = [
     "CSVLogger",
     "EarlyStopping",
     "LambdaCallback",
+    "LearningRateScheduler",
     "ModelCheckpoint",
     "ProgressBar",
+    "ReduceLROnPlateau",
 ]
 
 
@@ -482,3 +484,169 @@ class ProgressBar(Callback):
         if self._written:
             sys.stdout.write("\n")
             sys.stdout.flush()
+
+
+def _rate_setter(callback, estimator):
+    """The estimator's optimizer, after checking that ``callback`` may set its rate."""
+    name = type(callback).__name__
+    if getattr(estimator, "solver", None) not in ("sgd", "adam"):
+        raise ValueError(
+            f"{name} sets the learning rate of solver='sgd' or 'adam'; "
+            f"got solver={getattr(estimator, 'solver', None)!r}."
+        )
+    schedule = estimator.learning_rate
+    if schedule in ("cosine", "one_cycle") or (
+            estimator.solver == "sgd" and schedule != "constant"):
+        raise ValueError(
+            f"{name} sets the learning rate itself; it cannot be combined with "
+            f"learning_rate={schedule!r}. Use learning_rate='constant'."
+        )
+    return estimator.optimizer_
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate of every epoch from a function, as Keras' callback.
+
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(epoch, learning_rate) -> float``: the rate of epoch
+        ``epoch`` (0-based, the index in ``history_``) given the rate of the
+        epoch before (``learning_rate_init`` for the first one).
+
+    Notes
+    -----
+    Works with ``solver="sgd"`` and ``"adam"`` and ``learning_rate="constant"``
+    (another schedule would fight it). The rate goes through the optimizer's
+    one public setter, ``estimator.optimizer_.set_learning_rate``; the rate
+    an epoch used is ``history_["learning_rate"]``. Keras calls the schedule
+    at the start of each epoch; sknn calls it at the start of training for the
+    first epoch and at the end of each epoch for the next, same values.
+
+    Examples
+    --------
+    >>> from sknn.callbacks import LearningRateScheduler
+    >>> halve_every_10 = LearningRateScheduler(
+    ...     lambda epoch, lr: lr / 2 if epoch and epoch % 10 == 0 else lr)
+    """
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def _params(self):
+        return {"schedule": self.schedule}
+
+    def _apply(self, estimator, epoch):
+        optimizer = estimator.optimizer_
+        rate = self.schedule(epoch, optimizer.learning_rate)
+        try:
+            optimizer.set_learning_rate(rate)
+        except ValueError as exc:
+            raise ValueError(
+                f"LearningRateScheduler: schedule({epoch}, ...) returned {rate!r}; {exc}"
+            ) from None
+
+    def on_train_begin(self, estimator, logs):
+        if not callable(self.schedule):
+            raise TypeError(
+                "schedule must be a callable schedule(epoch, learning_rate) -> float, "
+                f"got {type(self.schedule).__name__}."
+            )
+        _rate_setter(self, estimator)
+        self._apply(estimator, len(estimator.history_["loss"]))
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        self._apply(estimator, epoch + 1)
+        return False
+
+
+class ReduceLROnPlateau(Callback):
+    """Divide the learning rate when a monitored figure stops improving (Keras').
+
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        Key of the epoch logs to watch (as :class:`EarlyStopping`'s).
+    factor : float, default=0.1
+        Multiplier of the rate on a plateau, in (0, 1).
+    patience : int, default=10
+        Epochs without improvement before the rate is reduced.
+    min_lr : float, default=0.0
+        The rate never goes below this.
+    min_delta : float, default=1e-4
+        Minimum change that counts as an improvement.
+    cooldown : int, default=0
+        Epochs after a reduction during which plateaus are not counted.
+
+    Attributes
+    ----------
+    best : float
+        Best monitored value seen.
+    wait : int
+        Epochs since the last improvement.
+    reductions : list of tuple
+        ``(epoch, new_rate)`` for every reduction, ``epoch`` being the last
+        epoch before the new rate applies.
+
+    Notes
+    -----
+    The defaults are Keras'. Works with ``solver="sgd"`` and ``"adam"`` and
+    ``learning_rate="constant"``, through ``estimator.optimizer_.set_learning_rate``;
+    ``history_["learning_rate"]`` shows the rate each epoch used.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0,
+                 min_delta=1e-4, cooldown=0):
+        self.monitor = monitor
+        self.factor = factor
+        self.patience = patience
+        self.min_lr = min_lr
+        self.min_delta = min_delta
+        self.cooldown = cooldown
+
+    def _params(self):
+        return {"monitor": self.monitor, "factor": self.factor, "patience": self.patience,
+                "min_lr": self.min_lr, "min_delta": self.min_delta, "cooldown": self.cooldown}
+
+    def on_train_begin(self, estimator, logs):
+        if not 0 < self.factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {self.factor!r}.")
+        for name in ("patience", "cooldown"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}.")
+        if not self.min_lr >= 0:
+            raise ValueError(f"min_lr must be >= 0, got {self.min_lr!r}.")
+        if not self.min_delta >= 0:
+            raise ValueError(f"min_delta must be >= 0, got {self.min_delta!r}.")
+        self._mode = _mode(self.monitor, estimator)
+        _rate_setter(self, estimator)
+        if self._continues(estimator):
+            return
+        self.best = np.inf if self._mode == "min" else -np.inf
+        self.wait = 0
+        self._cooldown_left = 0
+        self.reductions = []
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        current = _monitored(self.monitor, logs)
+        self._last_epoch = epoch
+        if self._cooldown_left > 0:
+            self._cooldown_left -= 1
+            self.wait = 0
+        if _improved(self._mode, current, self.best, self.min_delta):
+            self.best = current
+            self.wait = 0
+        elif self._cooldown_left == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                optimizer = estimator.optimizer_
+                rate = optimizer.learning_rate
+                if rate > self.min_lr:
+                    new_rate = max(rate * self.factor, self.min_lr)
+                    if new_rate > 0:
+                        optimizer.set_learning_rate(new_rate)
+                        self.reductions.append((epoch, new_rate))
+                    self._cooldown_left = self.cooldown
+                    self.wait = 0
+        return False
