@@ -88,7 +88,7 @@ class HistoryDisplay:
             Axes to draw on; a new figure when None.
         show_score : bool, default=True
             Also draw the score-like keys ("val_score", the ``scoring`` metrics
-            and their "val_" forms) on a twin axis on the right.
+            and their ``"val_"`` forms) on a twin axis on the right.
         keys : list of str, default=None
             History keys to draw. None draws the loss-like keys (names ending
             in "loss") and, with ``show_score``, every other per-epoch figure

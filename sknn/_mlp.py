@@ -200,7 +200,7 @@ _ATTRIBUTES = """
     history_ : dict of list
         Per-epoch "loss", "learning_rate", "epoch_time" and, with a validation
         set, "val_loss" and "val_score"; the ``scoring`` metrics (and their
-        "val_" forms); keys callbacks add to ``logs`` (None for epochs before
+        ``"val_"`` forms); keys callbacks add to ``logs`` (None for epochs before
         a key first appeared). Continues across warm starts and
         ``partial_fit`` calls.
 

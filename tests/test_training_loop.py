@@ -347,3 +347,11 @@ def test_feature_name_errors_are_not_blamed_on_numeric_x():
     assert str(info.value).startswith("The feature names should match")
     with pytest.raises(ValueError, match=r"^X must be a numeric array-like.*could not convert"):
         est.predict(np.full((3, 4), "a"))
+
+
+def test_wide_and_deep_summary_fits_a_docs_page():
+    X, y = _reg_data()
+    X = np.c_[X, X]
+    est = _reg(hidden_layer_sizes=(30, 30), max_iter=1, wide_features=[0, 1, 2, 3, 4],
+               deep_features=[2, 3, 4, 5, 6, 7]).fit(X, y)
+    assert max(len(line) for line in est.summary().splitlines()) <= 82
