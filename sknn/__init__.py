@@ -6,6 +6,7 @@ Change ``from sklearn.neural_network import MLPClassifier`` to
 
 from . import callbacks
 from ._display import HistoryDisplay
+from ._exceptions import DivergenceError
 from ._lr_find import lr_find
 from ._mlp import MLPClassifier, MLPRegressor
 from ._perceptron import Perceptron
@@ -14,6 +15,7 @@ from ._persistence import InconsistentVersionWarning
 __version__ = "0.1.0"
 
 __all__ = [
+    "DivergenceError",
     "HistoryDisplay",
     "InconsistentVersionWarning",
     "MLPClassifier",

@@ -30,24 +30,23 @@ from ._compat import (
     check_sample_weight,
     lbfgs_options,
 )
+from . import _contract as contract
 from ._doc_link import DocLinkMixin
-from ._kernels.activations import ACTIVATION_CODES, GELU, HIDDEN_ACTIVATIONS
+from ._exceptions import DivergenceError
+from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
-from ._kernels.losses import LOSS_CODES, loss_value
-from ._kernels.network import transpose_workspace_size
-from ._kernels.optimizers import SOLVER_CODES
+from ._kernels.losses import loss_value
 from ._layout import (
     WEIGHT_INITS,
     coef_views,
     init_theta,
     intercept_views,
     make_layout,
-    n_params,
     pack,
 )
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
-from ._threads import blas_threads_for
+from ._threads import blas_threads_for, predict_blas_threads_for
 from ._validation import validate_data
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -129,7 +128,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
 
     # ------------------------------------------------------------- hooks
     @abstractmethod
-    def _validate_targets(self, y, incremental, first_pass):
+    def _validate_targets(self, y, incremental):
         """Return ``(y, Y)``: the targets as given (1-D when single-output) and as
         the 2-D float matrix the loss compares with the network output."""
 
@@ -239,7 +238,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         )
         dtype = X.dtype if first_pass else self._theta.dtype
         X = _as_model_input(X, dtype)
-        y, Y = self._validate_targets(y, incremental, first_pass)
+        y, Y = self._validate_targets(y, incremental)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         self._check_targets_for_output(Y)
         sw = check_sample_weight(sample_weight, X, dtype, "sample_weight")
@@ -286,11 +285,11 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             self.history_ = {k: list(v) for k, v in self.history_.items()}
 
         if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, y, sw, val, rng, incremental, first_pass)
+            self._fit_stochastic(X, Y, y, sw, val, rng, incremental)
         else:
             self._fit_lbfgs(X, Y, sw, val, y)
         if not np.isfinite(self._theta).all():
-            raise ValueError(
+            raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed (scale X), or lower "
                 "learning_rate_init."
@@ -374,20 +373,13 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         # specialization; a copy of the parameters is cheap next to that.
         theta = _writable(self._theta)
         chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
+        net = contract.network(self)
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
-        # unlimited OpenBLAS collapsed predict when another job held a core).
-        with blas_threads_for(self._layout, chunk):
-            predict_forward(
-                theta,
-                self._layout,
-                self._n_wide(),
-                ACTIVATION_CODES[self.activation],
-                ACTIVATION_CODES[self.out_activation_],
-                deep,
-                wide,
-                out,
-                chunk,
-            )
+        # unlimited OpenBLAS collapsed predict when another job held a core); tiny
+        # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
+        with predict_blas_threads_for(self._layout, chunk):
+            predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code, deep,
+                            wide, out, chunk)
         return out
 
     def _forward(self, X):
@@ -398,14 +390,12 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         )
         return self._raw_output(_as_model_input(X, self._theta.dtype))
 
-    def _n_wide(self):
-        return 0 if self._wide_idx is None else int(self._wide_idx.size)
-
     # --------------------------------------------------------- objectives
     def _objective(self, raw, Y, sw):
         """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks."""
         sw_sum = float(sw.sum())
-        value = loss_value(Y, raw, sw, LOSS_CODES[self._loss_name()], self._huber_delta())
+        obj = contract.objective(self)
+        value = loss_value(Y, raw, sw, obj.loss_code, obj.huber_delta)
         W = self._theta[: self._layout[0, 3]]
         return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
 
@@ -416,39 +406,79 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         return self._objective(raw, val.Y, val.sw), self._score_predictions(val.y, raw, val.sw)
 
     # ---------------------------------------------------------- stochastic
-    def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental, first_pass):
-        if not incremental or "_optimizer" not in self.__dict__:
-            # A new optimizer on every fit (scikit-learn's rule), kept by partial_fit.
-            size = self._theta.size
-            self._optimizer = {
-                "m": np.zeros(size, dtype=self._theta.dtype),
-                "v": np.zeros(size if self.solver == "adam" else 0, dtype=self._theta.dtype),
-                "t": 0,
-                "learning_rate": float(self.learning_rate_init),
-            }
-        else:
-            self._optimizer = {
-                k: (v.copy() if isinstance(v, np.ndarray) else v)
-                for k, v in self._optimizer.items()
-            }
-        opt = self._optimizer
+    def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental):
+        self._optimizer = self._fit_optimizer(incremental)
+        X, Y, sw, y, val = self._split_validation(X, Y, sw, y, val, rng)
+        self._init_stopping_state(val)
+        best_theta = self._theta.copy() if self.early_stopping else None
+        n_samples = X.shape[0]
+        sample_idx = np.arange(n_samples, dtype=np.int64)
+        batch_size = self._effective_batch_size(n_samples)
+        deep, wide = self._input_blocks(X)
+        records = (contract.network(self), contract.objective(self),
+                   contract.data(deep, wide, Y, sw),
+                   contract.workspace(self._layout, batch_size, deep, wide, self.activation,
+                                      self._theta.dtype))
+        scorers = self._scorers()
+        callbacks = self._callbacks_begin(incremental)
+        self.n_iter_ = 0
+        with blas_threads_for(self._layout, batch_size):
+            try:
+                for _ in range(self.max_iter):
+                    if self.shuffle:
+                        # In place: the same permutation as scikit-learn's
+                        # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
+                        # not depend on the contents) without its two n-row temporaries.
+                        rng.shuffle(sample_idx)
+                    start = time.perf_counter()
+                    logs = self._train_epoch(records, sample_idx, batch_size)
+                    if val is not None:
+                        logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+                    self._add_metrics(logs, scorers, (X, y, sw), val)
+                    logs["epoch_time"] = time.perf_counter() - start
+                    stop, improved = self._end_epoch(logs, callbacks, incremental)
+                    if improved:
+                        best_theta = self._theta.copy()
+                    if stop:
+                        break
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user.")
+        if self.early_stopping:
+            self._theta = best_theta
+        self._callbacks_end(callbacks)
 
-        early_stopping = self.early_stopping
-        X_train, Y_train, sw_train, y_train = X, Y, sw, y
-        if early_stopping and val is None:
-            stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
-            X_train, X_val, Y_train, Y_val, sw_train, sw_val, y_train, y_val = train_test_split(
-                X, Y, sw, y,
-                random_state=rng,
-                test_size=self.validation_fraction,
-                stratify=stratify,
+    def _fit_optimizer(self, incremental):
+        """A new optimizer on every fit (scikit-learn's rule), continued by partial_fit
+        (as a copy: a failed fit must leave the old state untouched)."""
+        if not incremental or "_optimizer" not in self.__dict__:
+            return contract.optimizer(self)
+        opt = self._optimizer.copy()
+        contract.configure_optimizer(opt, self)
+        return opt
+
+    def _split_validation(self, X, Y, sw, y, val, rng):
+        """Hold out scikit-learn's early-stopping validation split when none is given.
+
+        Returns the training part ``(X, Y, sw, y)`` and the validation set."""
+        if not self.early_stopping or val is not None:
+            return X, Y, sw, y, val
+        stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
+        X_train, X_val, Y_train, Y_val, sw_train, sw_val, y_train, y_val = train_test_split(
+            X, Y, sw, y,
+            random_state=rng,
+            test_size=self.validation_fraction,
+            stratify=stratify,
+        )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
             )
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            val = _Validation(X_val, y_val, Y_val, sw_val)
+        return X_train, Y_train, sw_train, y_train, _Validation(X_val, y_val, Y_val, sw_val)
+
+    def _init_stopping_state(self, val):
+        """Loss curve and stopping-rule state: fresh, or copies continued (partial_fit)."""
+        early_stopping = self.early_stopping
         if "loss_curve_" not in self.__dict__:
             self.loss_curve_ = []
             self.best_loss_ = None if early_stopping else np.inf
@@ -462,95 +492,70 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         if val is not None:
             self.history_.setdefault("val_loss", [])
             self.history_.setdefault("val_score", [])
-        best_theta = self._theta.copy() if early_stopping else None
 
-        n_samples = X_train.shape[0]
-        sample_idx = np.arange(n_samples, dtype=np.int64)
+    def _effective_batch_size(self, n_samples):
         if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is "
-                    "going to be clipped"
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. It is "
+                "going to be clipped"
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
 
-        deep, wide = self._input_blocks(X_train)
-        ws = _Workspace(self._layout, batch_size, deep, wide, self.activation, self._theta.dtype)
-        hidden_code = ACTIVATION_CODES[self.activation]
-        out_code = ACTIVATION_CODES[self.out_activation_]
-        loss_code = LOSS_CODES[self._loss_name()]
-        solver_code = SOLVER_CODES[self.solver]
-        n_wide = self._n_wide()
-        scorers = self._scorers()
-        callbacks = self._callbacks_begin(incremental)
-        self.n_iter_ = 0
-        with blas_threads_for(self._layout, batch_size):
-            try:
-                for _ in range(self.max_iter):
-                    if self.shuffle:
-                        # In place: the same permutation as scikit-learn's
-                        # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
-                        # not depend on the contents) without its two n-row temporaries.
-                        rng.shuffle(sample_idx)
-                    lr = opt["learning_rate"]
-                    start = time.perf_counter()
-                    accumulated, opt["t"] = train_epoch(
-                        self._theta, ws.grad, opt["m"], opt["v"], self._layout, n_wide,
-                        hidden_code, out_code, loss_code, self._huber_delta(), deep, wide,
-                        Y_train, sw_train, sample_idx, batch_size, float(self.alpha),
-                        solver_code, lr, float(self.momentum), bool(self.nesterovs_momentum),
-                        float(self.beta_1), float(self.beta_2), float(self.epsilon), opt["t"],
-                        ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
-                        ws.wide_tmp, ws.wtbuf,
-                    )
-                    self.n_iter_ += 1
-                    self.loss_ = accumulated / n_samples
-                    self.t_ += n_samples
-                    self.loss_curve_.append(self.loss_)
-                    # The last batch's update can overflow the weights while the
-                    # epoch's loss (taken before each update) is still finite.
-                    if not np.isfinite(self.loss_) or not np.isfinite(self._theta).all():
-                        what = (f"training loss became {self.loss_}" if not np.isfinite(self.loss_)
-                                else "weights became non-finite")
-                        raise ValueError(
-                            f"The {what} at epoch {self.n_iter_}: "
-                            "training diverged. Lower learning_rate_init or scale X "
-                            "(e.g. StandardScaler)."
-                        )
-                    logs = {"loss": self.loss_, "learning_rate": lr}
-                    if val is not None:
-                        logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
-                    self._add_metrics(logs, scorers, (X_train, y_train, sw_train), val)
-                    logs["epoch_time"] = time.perf_counter() - start
-                    self._record_epoch(logs)
-                    stop_requested = self._callbacks_epoch_end(callbacks, logs)
-                    self._print_epoch(logs)
+    def _train_epoch(self, records, sample_idx, batch_size):
+        """One kernel call over the rows ``sample_idx``; returns the epoch's logs."""
+        net, obj, data, ws = records
+        opt = self._optimizer
+        lr = opt.learning_rate
+        accumulated, opt.t = train_epoch(self._theta, net, obj, opt.step_record(), data, ws,
+                                         sample_idx, batch_size)
+        n_samples = sample_idx.shape[0]
+        self.n_iter_ += 1
+        self.loss_ = accumulated / n_samples
+        self.t_ += n_samples
+        self.loss_curve_.append(self.loss_)
+        self._check_divergence()
+        return {"loss": self.loss_, "learning_rate": lr}
 
-                    if self._update_no_improvement_count(early_stopping, logs):
-                        best_theta = self._theta.copy()
-                    if self.solver == "sgd" and self.learning_rate == "invscaling":
-                        opt["learning_rate"] = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        if self._trigger_stopping(early_stopping, opt):
-                            break
-                        self._no_improvement_count = 0
-                    if stop_requested or incremental:
-                        break
-                    # n_iter_no_change=np.inf switches the convergence test off: the
-                    # epoch budget is then the plan (Keras' epochs=N), not a failure.
-                    if self.n_iter_ == self.max_iter and np.isfinite(self.n_iter_no_change):
-                        warnings.warn(
-                            f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                            "reached and the optimization hasn't converged yet.",
-                            ConvergenceWarning,
-                        )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
-        if early_stopping:
-            self._theta = best_theta
-        self._callbacks_end(callbacks)
+    def _check_divergence(self):
+        # The last batch's update can overflow the weights while the epoch's
+        # loss (taken before each update) is still finite.
+        if not np.isfinite(self.loss_) or not np.isfinite(self._theta).all():
+            what = (f"training loss became {self.loss_}" if not np.isfinite(self.loss_)
+                    else "weights became non-finite")
+            raise DivergenceError(
+                f"The {what} at epoch {self.n_iter_}: "
+                "training diverged. Lower learning_rate_init or scale X "
+                "(e.g. StandardScaler)."
+            )
+
+    def _end_epoch(self, logs, callbacks, incremental):
+        """History, callbacks, schedule and stopping rules after an epoch.
+
+        Returns ``(stop, improved)``: whether training ends here, and whether
+        the validation score reached a new best (early stopping keeps those weights).
+        """
+        self._record_epoch(logs)
+        stop_requested = self._callbacks_epoch_end(callbacks, logs)
+        self._print_epoch(logs)
+        improved = self._update_no_improvement_count(self.early_stopping, logs)
+        self._optimizer.end_epoch(self.t_)
+        if self._no_improvement_count > self.n_iter_no_change:
+            if self._on_plateau():
+                return True, improved
+            self._no_improvement_count = 0
+        if stop_requested or incremental:
+            return True, improved
+        # n_iter_no_change=np.inf switches the convergence test off: the epoch
+        # budget is then the plan (Keras' epochs=N), not a failure.
+        if self.n_iter_ == self.max_iter and np.isfinite(self.n_iter_no_change):
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return False, improved
 
     def _record_epoch(self, logs):
         n_before = len(self.history_["loss"])
@@ -603,7 +608,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             if not callable(scorers[name]):
                 raise ValueError(
                     f"scoring[{name!r}] must be a scorer name or a callable "
-                    "scorer(estimator, X, y), got {type(scorer).__name__}."
+                    f"scorer(estimator, X, y), got {type(scorer).__name__}."
                 )
         return scorers
 
@@ -655,44 +660,31 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 self.best_loss_ = self.loss_curve_[-1]
         return False
 
-    def _trigger_stopping(self, early_stopping, opt):
-        what = "Validation score" if early_stopping else "Training loss"
-        msg = (
-            f"{what} did not improve more than tol={self.tol:f} for "
-            f"{self.n_iter_no_change} consecutive epochs."
-        )
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
-            if self.verbose:
-                print(msg + " Stopping.")
-            return True
-        if opt["learning_rate"] <= 1e-6:
-            if self.verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        opt["learning_rate"] /= 5.0
+    def _on_plateau(self):
+        """No improvement for ``n_iter_no_change`` epochs: the optimizer lowers its
+        rate (``learning_rate="adaptive"``) or training stops (returns True)."""
+        what = "Validation score" if self.early_stopping else "Training loss"
+        stop, note = self._optimizer.on_plateau()
         if self.verbose:
-            print(msg + " Setting learning rate to %f" % opt["learning_rate"])
-        return False
+            print(
+                f"{what} did not improve more than tol={self.tol:f} for "
+                f"{self.n_iter_no_change} consecutive epochs. " + note
+            )
+        return stop
 
     # --------------------------------------------------------------- lbfgs
     def _fit_lbfgs(self, X, Y, sw, val, y=None):
         deep, wide = self._input_blocks(X)
         chunk = max(1, min(X.shape[0], _CHUNK_ROWS))
-        ws = _Workspace(self._layout, chunk, deep, wide, self.activation, self._theta.dtype)
-        gchunk = np.empty_like(ws.grad) if X.shape[0] > chunk else ws.grad
-        sw_sum = float(sw.sum())
-        args = (
-            self._layout, self._n_wide(), ACTIVATION_CODES[self.activation],
-            ACTIVATION_CODES[self.out_activation_], LOSS_CODES[self._loss_name()],
-            self._huber_delta(), deep, wide, Y, sw, sw_sum, float(self.alpha), chunk,
-            ws.acts, ws.zpre, ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-            gchunk, ws.wtbuf,
-        )
+        ws = contract.workspace(self._layout, chunk, deep, wide, self.activation,
+                                self._theta.dtype, chunked=X.shape[0] > chunk)
+        records = (contract.network(self), contract.objective(self),
+                   contract.data(deep, wide, Y, sw), ws, float(sw.sum()), chunk)
         theta = self._theta
 
         def fun(x):
             theta[...] = x
-            value = loss_grad(theta, ws.grad, *args)
+            value = loss_grad(theta, *records)
             return value, ws.grad.astype(np.float64)
 
         scorers = self._scorers()
@@ -853,25 +845,8 @@ class _Validation:
         self.X, self.y, self.Y, self.sw = X, y, Y, sw
 
 
-class _Workspace:
-    """Buffers for one fit, sized for ``rows`` rows per batch; reused every batch."""
-
-    def __init__(self, layout, rows, deep, wide, activation, dtype):
-        units = int(layout[:, 1].sum())
-        n_out = int(layout[-1, 1])
-        self.grad = np.empty(n_params(layout), dtype=dtype)
-        self.acts = np.empty(rows * units, dtype=dtype)
-        self.deltas = np.empty(rows * units, dtype=dtype)
-        gelu = ACTIVATION_CODES[activation] == GELU
-        self.zpre = np.empty(rows * units if gelu else 0, dtype=dtype)
-        self.xbuf = np.empty(rows * _dense_width(deep), dtype=dtype)
-        self.wbuf = np.empty(rows * _dense_width(wide), dtype=dtype)
-        self.ybuf = np.empty(rows * n_out, dtype=dtype)
-        self.swbuf = np.empty(rows, dtype=dtype)
-        self.wide_tmp = np.empty(rows * n_out, dtype=dtype)
-        # W.T scratch for backward_pass's delta @ W.T on small layers
-        self.wtbuf = np.empty(transpose_workspace_size(layout, np.dtype(dtype).itemsize),
-                              dtype=dtype)
+#: Per-fit buffers (kept under this name for the kernel tests).
+_Workspace = contract.workspace
 
 
 def _column_names_to_indices(name, names, feature_names):
@@ -889,10 +864,6 @@ def _column_names_to_indices(name, names, feature_names):
             f"{list(feature_names)}."
         )
     return np.array([position[str(n)] for n in names.tolist()], dtype=np.int64)
-
-
-def _dense_width(block):
-    return 0 if block[3].shape[0] > 0 else block[0].shape[1]
 
 
 def _as_model_input(X, dtype):

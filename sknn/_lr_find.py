@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_consistent_length
 
 from ._display import _require_matplotlib
+from ._exceptions import DivergenceError
 
 __all__ = ["LRFinderResult", "lr_find"]
 
@@ -208,12 +209,10 @@ def lr_find(
         idx = order[pos: pos + batch_size]
         pos += batch_size
         if i > 0:
-            est._optimizer["learning_rate"] = float(lr)
+            est._optimizer.set_learning_rate(float(lr))
         try:
             est.partial_fit(_safe_indexing(X, idx), _safe_indexing(y, idx), **fit_kw)
-        except ValueError as exc:  # the engine refuses non-finite losses / weights
-            if "diverged" not in str(exc) and "non-finite" not in str(exc):
-                raise
+        except DivergenceError:  # the engine refuses non-finite losses / weights
             losses.append(np.inf)
             smoothed.append(np.inf)
             diverged = True

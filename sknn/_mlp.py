@@ -375,7 +375,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             else:
                 self._label_binarizer.fit(classes)
 
-    def _validate_targets(self, y, incremental, first_pass):
+    def _validate_targets(self, y, incremental):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -671,7 +671,7 @@ default='identity'
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _validate_targets(self, y, incremental, first_pass):
+    def _validate_targets(self, y, incremental):
         if y.dtype.kind not in "biuf":  # validate_data converts object y, not strings
             try:
                 y = y.astype(np.float64)

@@ -11,8 +11,9 @@ import os
 import warnings
 
 from numba import njit
+from numba.extending import register_jitable
 
-__all__ = ["jit"]
+__all__ = ["jit", "jitable"]
 
 
 def jit(**options):
@@ -32,3 +33,13 @@ def jit(**options):
         return njit(error_model="numpy", **options)(func)
 
     return decorate
+
+
+def jitable(func):
+    """A small helper callable from both Python and jitted code.
+
+    Compiled into each jitted caller (no dispatcher, nothing cached of its own), and
+    a plain function in Python: for interface facts such as "is this input block
+    sparse" that kernels and their Python callers must agree on.
+    """
+    return register_jitable(func)

@@ -132,8 +132,6 @@ def _label_classes(classes):
 def _emit_labels(g, classes, index, output):
     """output = classes[index] for an int64 index vector."""
     values, proto = _label_classes(classes)
-    if proto == g.proto:  # never: labels are int64 or string
-        raise AssertionError
     if values.dtype.kind == "U":
         table = g.name("classes")
         g.container.add_initializer(table, proto, [len(values)], [s.encode("utf-8") for s in values])

@@ -43,10 +43,22 @@ from contextlib import contextmanager, nullcontext
 # So one thread until the GEMMs are far bigger than any of those.
 _MULTI_THREAD_MIN_FLOPS = 1e10
 
+# OpenBLAS runs a GEMM of m x k by k x n on one thread whatever its thread count
+# when m * n * k <= SMP_THRESHOLD_MIN (65536) * GEMM_MULTITHREAD_THRESHOLD (4, the
+# build default) (interface/gemm.c, 0.3.x).  For predict calls whose every GEMM is
+# that small the limiter would change nothing but costs ~120 us per call
+# (threadpoolctl's set and restore), more than a small predict itself.
+_OPENBLAS_ONE_THREAD_MNK = 65536 * 4
+# ... and only for calls this short (rows per chunk), where that cost matters: a
+# larger call keeps the explicit limit, which also covers BLAS builds with another
+# threshold at no measurable cost.
+_LATENCY_MAX_ROWS = 32
+
 _lock = threading.Lock()
 _depth = 0  # sknn calls currently inside the one-thread limit
 _limiter = None  # the open threadpoolctl limiter while _depth > 0
 _controller = None
+_all_openblas = None  # cached by _only_openblas
 
 
 def _get_controller():
@@ -95,6 +107,29 @@ def one_blas_thread():
                 _release_openblas_control()
                 limiter.restore_original_limits()
                 _release_openblas_control()
+
+
+def _only_openblas():
+    """Whether every BLAS threadpoolctl sees is OpenBLAS (numba's scipy BLAS is)."""
+    global _all_openblas
+    if _all_openblas is None:
+        _all_openblas = all(c.internal_api == "openblas"
+                            for c in _get_controller().lib_controllers if c.user_api == "blas")
+    return _all_openblas
+
+
+def predict_blas_threads_for(layout, rows):
+    """``blas_threads_for`` for prediction: no limiter at all for short calls whose
+    GEMMs OpenBLAS runs on one thread anyway (``_OPENBLAS_ONE_THREAD_MNK``).
+
+    ``rows`` is the row-chunk size.  The wide product (``n_wide`` rows of the
+    output layer's ``W``) is part of that layer's ``fan_in``, so it is covered.
+    """
+    if rows <= _LATENCY_MAX_ROWS and _only_openblas():
+        largest = int((layout[:, 0] * layout[:, 1]).max()) * rows
+        if largest <= _OPENBLAS_ONE_THREAD_MNK:
+            return nullcontext()
+    return blas_threads_for(layout, rows)
 
 
 def blas_threads_for(layout, rows):

@@ -26,6 +26,7 @@ from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, 
 from sknn._kernels.epoch import PREDICT_ROWS
 from sknn._kernels.network import transpose_into, transpose_workspace_size
 from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
+from sknn._kernels.records import Data, Network, Objective, OptimizerStep
 from sknn._layout import make_layout, n_params
 
 pytestmark = pytest.mark.filterwarnings("error")
@@ -274,13 +275,13 @@ def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y,
     layout = make_layout(units, n_wide)
     n = Y.shape[0]
     chunk = n if chunk is None else chunk
-    ws = _Workspace(layout, chunk, deep, wide, hidden, dtype)
-    gchunk = np.empty_like(ws.grad)
-    wtbuf = ws.wtbuf if transpose else np.empty(0, dtype=dtype)
+    ws = _Workspace(layout, chunk, deep, wide, hidden, dtype, chunked=True)
+    if not transpose:
+        ws = ws._replace(wtbuf=np.empty(0, dtype=dtype))
     h, o = _acodes(hidden, out)
-    value = loss_grad(theta, ws.grad, layout, n_wide, h, o, LOSS_CODES[loss], hd, deep, wide,
-                      Y, sw, float(sw.sum()), float(alpha), chunk, ws.acts, ws.zpre, ws.deltas,
-                      ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp, gchunk, wtbuf)
+    value = loss_grad(theta, Network(layout, n_wide, h, o),
+                      Objective(LOSS_CODES[loss], hd, float(alpha)), Data(deep, wide, Y, sw), ws,
+                      float(sw.sum()), chunk)
     return value, ws.grad.copy()
 
 
@@ -297,12 +298,11 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
     layout = make_layout(units, n_wide) if layout is None else layout
     ws = _Workspace(layout, batch_size, deep, wide, hidden, theta.dtype)
     h, o = _acodes(hidden, out)
-    total, t = train_epoch(theta, ws.grad, opt["m"], opt["v"], layout, n_wide, h, o,
-                           LOSS_CODES[loss], hd, deep, wide, Y, sw, perm, batch_size,
-                           float(alpha), {"sgd": SGD, "adam": ADAM}[solver], lr, momentum,
-                           nesterov, beta_1, beta_2, epsilon, opt["t"], ws.acts, ws.zpre,
-                           ws.deltas, ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf, ws.wide_tmp,
-                           ws.wtbuf)
+    step = OptimizerStep({"sgd": SGD, "adam": ADAM}[solver], lr, momentum, nesterov, beta_1,
+                         beta_2, epsilon, opt["m"], opt["v"], opt["t"])
+    total, t = train_epoch(theta, Network(layout, n_wide, h, o),
+                           Objective(LOSS_CODES[loss], hd, float(alpha)), step,
+                           Data(deep, wide, Y, sw), ws, perm, batch_size)
     opt["t"] = t
     return total
 

@@ -570,7 +570,7 @@ def test_divergence_keeps_previous_weights(how):
         est.fit(X, Y_REG)
     before = _fingerprint(est)
     est.set_params(learning_rate_init=1e10)
-    est._optimizer["learning_rate"] = 1e10  # partial_fit keeps its optimizer
+    est._optimizer.set_learning_rate(1e10)  # partial_fit keeps its optimizer
     before = (before[0], before[1], None)
     with pytest.raises(ValueError, match=r"diverged.*learning_rate_init"):
         if how == "warm_start":
@@ -917,3 +917,20 @@ def test_same_random_state_is_bitwise_reproducible_across_processes():
     assert outs[0] == outs[1] == local["h"]
     assert re.fullmatch(r"[0-9a-f]{64}", outs[0])
 
+
+
+@pytest.mark.parametrize("what", ["loss", "weights"])
+def test_divergence_raises_divergence_error(what):
+    import sknn
+
+    assert "DivergenceError" in sknn.__all__ and issubclass(sknn.DivergenceError, ValueError)
+    if what == "loss":
+        est, y = _make("reg", solver="sgd", max_iter=5, learning_rate_init=1e6)
+        X_fit = X * 1e30
+    else:  # the loss stays finite, the update overflows the weights
+        est, X_fit, y = _diverging(), X * 1e150, np.zeros(20)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        with pytest.raises(sknn.DivergenceError, match=_DIVERGED):
+            est.fit(X_fit, y)
+    assert "_theta" not in est.__dict__

@@ -168,3 +168,19 @@ def test_limit_holds_in_worker_thread_while_caller_controls_openblas(two_blas_th
     assert set(seen["inside"]) == {1}
     assert set(seen["after"]) == {2}
     assert set(_blas_threads()) == {2}
+
+
+def test_short_predict_skips_the_limiter_only_where_openblas_is_one_thread(two_blas_threads):
+    from sknn._threads import _OPENBLAS_ONE_THREAD_MNK, _only_openblas, predict_blas_threads_for
+
+    small = make_layout([8, 100, 1])
+    big = make_layout([784, 400, 10])
+    assert 784 * 400 > _OPENBLAS_ONE_THREAD_MNK
+    before = _blas_threads()
+    with predict_blas_threads_for(small, 1):
+        assert _blas_threads() == (before if _only_openblas() else [1] * len(before))
+    with predict_blas_threads_for(big, 1):
+        assert set(_blas_threads()) == {1}
+    with predict_blas_threads_for(small, 256):  # longer calls keep the explicit limit
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before

@@ -519,3 +519,18 @@ def test_no_warning_noise_in_plain_fit(reg_data):
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
         _reg(max_iter=2, callbacks=[EarlyStopping(monitor="loss")]).fit(X, y)
+
+
+def test_optimizer_set_learning_rate_drives_the_next_epoch(reg_data):
+    """The optimizer object's one public way to change the rate (lr_find, callbacks)."""
+    X, y = reg_data[:2]
+    est = MLPRegressor(hidden_layer_sizes=(5,), solver="sgd", random_state=0)
+    est.partial_fit(X, y)
+    assert est._optimizer.learning_rate == est.history_["learning_rate"][-1] == 0.001
+    est._optimizer.set_learning_rate(0.02)
+    est.partial_fit(X, y)
+    assert est.history_["learning_rate"][-1] == est._optimizer.learning_rate == 0.02
+    for bad in (0.0, -1.0, np.inf, np.nan, "0.1", True):
+        with pytest.raises(ValueError, match="learning_rate"):
+            est._optimizer.set_learning_rate(bad)
+    assert est._optimizer.learning_rate == 0.02

@@ -1,8 +1,9 @@
 """Numba kernels: plain arrays and int codes in, no estimator objects.
 
-One module per concept: ``activations``, ``losses``, ``layout`` (the flat parameter
-buffer), ``network`` (forward/backward), ``sparse`` (CSR products), ``optimizers``,
-``epoch`` (one jitted call per training epoch) and ``perceptron``.
+One module per concept: ``activations``, ``losses``, ``network`` (forward/backward
+over the flat parameter buffer), ``sparse`` (CSR products), ``optimizers``,
+``epoch`` (one jitted call per training epoch), ``perceptron``, and ``records``
+(the named records the epoch kernels take; ``sknn/_contract.py`` builds them).
 
 Numba's disk cache is keyed on the file defining each function, so an edit to a
 helper here does not invalidate cached callers in a sibling module.  Installed

@@ -9,9 +9,7 @@ the pre-activation.
 
 import math
 
-import numpy as np
-
-from .._numba import jit
+from .._numba import jit, jitable
 
 IDENTITY = 0
 LOGISTIC = 1
@@ -52,6 +50,7 @@ _INV_SQRT2 = 0.7071067811865476
 _INV_SQRT2PI = 0.3989422804014327
 
 
+@jitable
 def needs_preactivation(code):
     """Whether the derivative of ``code`` needs Z rather than f(Z)."""
     return code == GELU

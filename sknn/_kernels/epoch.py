@@ -8,16 +8,18 @@ updates ``theta`` in place.  Nothing here allocates per batch.
 import numpy as np
 
 from .._numba import jit
-from .losses import loss_and_output_delta, loss_value
-from .network import (backward_pass, forward_pass, gather_rows, intercept_view, unit_offsets,
-                      unit_view)
+from .losses import loss_and_output_delta
+from .activations import needs_preactivation
+from .network import (backward_pass, dense_width, forward_pass, gather_rows, intercept_view,
+                      unit_offsets, unit_view)
 from .optimizers import optimizer_step, sum_squares
+from .records import Network
 
 
 @jit(nogil=True)
 def batch_block(block, rows, buf, nb):
     """The input block of one batch: gathered rows for dense input, else the CSR."""
-    p = 0 if block[3].shape[0] > 0 else block[0].shape[1]
+    p = dense_width(block)
     view = buf[: nb * p].reshape((nb, p))
     if p > 0:
         gather_rows(block[0], rows, view)
@@ -39,22 +41,54 @@ def gather_targets(Y, sw, rows, ybuf, swbuf):
 
 
 @jit(nogil=True)
-def train_epoch(theta, grad, m, v, layout, n_wide, hidden_code, out_code, loss_code,
-                huber_delta, deep, wide, Y, sw, perm, batch_size, alpha, solver,
-                learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, adam_t,
-                acts, zpre, deltas, xbuf, wbuf, ybuf, swbuf, wide_tmp, wtbuf):
-    """Run one epoch of mini-batch updates over the rows in ``perm``.
+def batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb, swb,
+                   acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad):
+    """Forward, loss and backward for the batch ``rows``: raw gradient into ``grad``.
 
-    Returns ``(accumulated_loss, adam_t)`` where the loss is scikit-learn's
-    sum over batches of ``batch_loss * batch_rows`` (the caller divides by the
-    number of rows).  A batch whose weights sum to zero carries no information
-    and is skipped, as if its rows had been dropped.
+    ``yb`` / ``swb`` are the batch's gathered targets and weights
+    (``gather_targets``); the rest are the fields of the records ``train_epoch``
+    takes, unpacked once per epoch (a record field read inside the batch loop
+    costs a reference-count update per array).  Returns the batch's weighted loss.
     """
-    n = perm.shape[0]
-    n_coef = layout[0, 3]
+    nb = rows.shape[0]
+    layout = net.layout
     L = layout.shape[0]
     n_out = layout[L - 1, 1]
-    offs = unit_offsets(layout, batch_size)
+    deep_b = batch_block(deep, rows, xbuf, nb)
+    wide_b = batch_block(wide, rows, wbuf, nb)
+    wt = wide_tmp[: nb * n_out].reshape((nb, n_out))
+    yhat = forward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, offs, wt)
+    wloss = loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
+                                  swb, loss_code, net.out_code, huber_delta,
+                                  unit_view(deltas, offs, layout, L - 1, nb),
+                                  intercept_view(grad, layout, L - 1))
+    backward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, deltas, offs, grad, wtbuf)
+    return wloss
+
+
+@jit(nogil=True)
+def train_epoch(theta, net, obj, step, data, ws, perm, batch_size):
+    """Run one epoch of mini-batch updates over the rows in ``perm``.
+
+    ``net``, ``obj``, ``step``, ``data`` and ``ws`` are the ``Network``,
+    ``Objective``, ``OptimizerStep``, ``Data`` and ``Workspace`` records
+    (records.py); the optimizer state ``step.m`` / ``step.v`` is updated in place.
+    Returns ``(accumulated_loss, t)`` where the loss is scikit-learn's sum over
+    batches of ``batch_loss * batch_rows`` (the caller divides by the number of
+    rows) and ``t`` the update count after the epoch.  A batch whose weights sum
+    to zero carries no information and is skipped, as if its rows had been dropped.
+    """
+    n = perm.shape[0]
+    n_coef = net.layout[0, 3]
+    offs = unit_offsets(net.layout, batch_size)
+    loss_code, huber_delta, alpha = obj.loss_code, obj.huber_delta, obj.alpha
+    deep, wide, Y, sw = data.deep, data.wide, data.Y, data.sw
+    grad, acts, zpre, deltas = ws.grad, ws.acts, ws.zpre, ws.deltas
+    xbuf, wbuf, ybuf, swbuf, wide_tmp, wtbuf = (ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
+                                                ws.wide_tmp, ws.wtbuf)
+    solver, lr, momentum, nesterov = step.solver, step.learning_rate, step.momentum, step.nesterov
+    beta_1, beta_2, epsilon, m, v = step.beta_1, step.beta_2, step.epsilon, step.m, step.v
+    t = step.t
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -63,72 +97,51 @@ def train_epoch(theta, grad, m, v, layout, n_wide, hidden_code, out_code, loss_c
         yb, swb, sw_sum = gather_targets(Y, sw, rows, ybuf, swbuf)
         if sw_sum <= 0:
             continue
-        deep_b = batch_block(deep, rows, xbuf, nb)
-        wide_b = batch_block(wide, rows, wbuf, nb)
-        wt = wide_tmp[: nb * n_out].reshape((nb, n_out))
-        yhat = forward_pass(theta, layout, n_wide, hidden_code, out_code, deep_b, wide_b,
-                            rows, acts, zpre, offs, wt)
-        wloss = loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
-                                      swb, loss_code, out_code, huber_delta,
-                                      unit_view(deltas, offs, layout, L - 1, nb),
-                                      intercept_view(grad, layout, L - 1))
-        backward_pass(theta, layout, n_wide, hidden_code, deep_b, wide_b, rows, acts, zpre,
-                      deltas, offs, grad, wtbuf)
-        adam_t += 1
-        sumsq = optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver,
-                               learning_rate, momentum, nesterov, beta_1, beta_2,
-                               epsilon, adam_t)
+        wloss = batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb,
+                               swb, acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad)
+        t += 1
+        sumsq = optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, lr, momentum,
+                               nesterov, beta_1, beta_2, epsilon, t)
         total += (wloss + 0.5 * alpha * sumsq) / sw_sum * nb
-    return total, adam_t
+    return total, t
 
 
 @jit(nogil=True)
-def loss_grad(theta, grad, layout, n_wide, hidden_code, out_code, loss_code, huber_delta,
-              deep, wide, Y, sw, sw_sum, alpha, chunk,
-              acts, zpre, deltas, xbuf, wbuf, ybuf, swbuf, wide_tmp, gchunk, wtbuf):
-    """Full-batch objective and its gradient (into ``grad``), for L-BFGS.
+def loss_grad(theta, net, obj, data, ws, sw_sum, chunk):
+    """Full-batch objective and its gradient (into ``ws.grad``), for L-BFGS.
 
-    Rows are processed in chunks of ``chunk`` to bound memory; the result is
-    scikit-learn's ``(sum sw*loss + alpha/2 ||W||^2) / sw_sum`` and its gradient.
+    Takes the records of ``train_epoch``.  Rows are processed in chunks of
+    ``chunk`` to bound memory (``ws.gchunk`` holds a chunk's gradient); the result
+    is scikit-learn's ``(sum sw*loss + alpha/2 ||W||^2) / sw_sum`` and its gradient.
     """
-    n = Y.shape[0]
-    n_coef = layout[0, 3]
-    n_out = layout[layout.shape[0] - 1, 1]
-    L = layout.shape[0]
-    offs = unit_offsets(layout, chunk)
+    grad, gchunk = ws.grad, ws.gchunk
+    n = data.Y.shape[0]
+    n_coef = net.layout[0, 3]
+    offs = unit_offsets(net.layout, chunk)
     total = 0.0
     rows_all = np.arange(n)
     first = True
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        nb = stop - start
         rows = rows_all[start:stop]
-        yb, swb, _ = gather_targets(Y, sw, rows, ybuf, swbuf)
-        deep_b = batch_block(deep, rows, xbuf, nb)
-        wide_b = batch_block(wide, rows, wbuf, nb)
-        wt = wide_tmp[: nb * n_out].reshape((nb, n_out))
-        yhat = forward_pass(theta, layout, n_wide, hidden_code, out_code, deep_b, wide_b,
-                            rows, acts, zpre, offs, wt)
+        yb, swb, _ = gather_targets(data.Y, data.sw, rows, ws.ybuf, ws.swbuf)
         target = grad if first else gchunk
-        total += loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
-                                       swb, loss_code, out_code, huber_delta,
-                                       unit_view(deltas, offs, layout, L - 1, nb),
-                                       intercept_view(target, layout, L - 1))
-        backward_pass(theta, layout, n_wide, hidden_code, deep_b, wide_b, rows, acts, zpre,
-                      deltas, offs, target, wtbuf)
+        total += batch_gradient(theta, net, obj.loss_code, obj.huber_delta, data.deep,
+                                data.wide, rows, offs, yb, swb, ws.acts, ws.zpre, ws.deltas,
+                                ws.xbuf, ws.wbuf, ws.wide_tmp, ws.wtbuf, target)
         if not first:
             for i in range(grad.shape[0]):
                 grad[i] += gchunk[i]
         first = False
     dt = theta.dtype.type
-    a = dt(alpha)
+    a = dt(obj.alpha)
     s = dt(sw_sum)
     for i in range(grad.shape[0]):
         if i < n_coef:
             grad[i] = (grad[i] + a * theta[i]) / s
         else:
             grad[i] = grad[i] / s
-    return (total + 0.5 * alpha * sum_squares(theta, n_coef)) / sw_sum
+    return (total + 0.5 * obj.alpha * sum_squares(theta, n_coef)) / sw_sum
 
 
 #: Rows per predict chunk.  Small enough that a chunk's activations stay in L2
@@ -153,12 +166,11 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, deep, wide, ou
     for l in range(layout.shape[0]):
         total_units += layout[l, 1]
     dt = theta.dtype
+    net = Network(layout, n_wide, hidden_code, out_code)
     acts = np.empty(chunk * total_units, dtype=dt)
-    zpre = np.empty(chunk * total_units if hidden_code == 8 else 0, dtype=dt)
-    p = 0 if deep[3].shape[0] > 0 else deep[0].shape[1]
-    pw = 0 if wide[3].shape[0] > 0 else wide[0].shape[1]
-    xbuf = np.empty(chunk * p, dtype=dt)
-    wbuf = np.empty(chunk * pw, dtype=dt)
+    zpre = np.empty(chunk * total_units if needs_preactivation(hidden_code) else 0, dtype=dt)
+    xbuf = np.empty(chunk * dense_width(deep), dtype=dt)
+    wbuf = np.empty(chunk * dense_width(wide), dtype=dt)
     wide_tmp = np.empty(chunk * n_out, dtype=dt)
     rows_all = np.arange(n)
     offs = unit_offsets(layout, chunk)
@@ -168,6 +180,6 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, deep, wide, ou
         rows = rows_all[start:stop]
         deep_b = batch_block(deep, rows, xbuf, nb)
         wide_b = batch_block(wide, rows, wbuf, nb)
-        yhat = forward_pass(theta, layout, n_wide, hidden_code, out_code, deep_b, wide_b,
-                            rows, acts, zpre, offs, wide_tmp[: nb * n_out].reshape((nb, n_out)))
+        yhat = forward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, offs,
+                            wide_tmp[: nb * n_out].reshape((nb, n_out)))
         out[start:stop, :] = yhat

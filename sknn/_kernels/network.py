@@ -16,7 +16,7 @@ An input block is a tuple ``(dense, data, indices, indptr)``: a CSR matrix when
 
 import numpy as np
 
-from .._numba import jit
+from .._numba import jit, jitable
 from .activations import activation_grad, bias_activate
 from .sparse import csr_rows_dot, csr_rows_t_dot
 
@@ -58,9 +58,16 @@ def unit_view(buf, offs, layout, l, nb):
     return buf[offs[l]: offs[l] + nb * layout[l, 1]].reshape((nb, layout[l, 1]))
 
 
-@jit(nogil=True)
+@jitable
 def is_sparse(block):
+    """Whether an input block is a CSR matrix (the one definition of that test)."""
     return block[3].shape[0] > 0
+
+
+@jitable
+def dense_width(block):
+    """Columns of a dense block's gathered rows; 0 for a CSR block (no gather buffer)."""
+    return 0 if is_sparse(block) else block[0].shape[1]
 
 
 @jit(nogil=True)
@@ -92,15 +99,15 @@ def input_t_dot(block, rows, delta, out):
 
 
 @jit(nogil=True)
-def forward_pass(theta, layout, n_wide, hidden_code, out_code, deep, wide, rows,
-                 acts, zpre, offs, wide_tmp):
+def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp):
     """Compute every layer's activations for the batch ``rows`` (nb rows).
 
-    ``deep``/``wide`` are input blocks holding the batch (dense blocks are the
+    ``net`` is the ``Network`` record (records.py).  ``deep``/``wide`` are input blocks holding the batch (dense blocks are the
     gathered rows).  ``offs`` are the workspaces' layer offsets (``unit_offsets``).
     ``wide_tmp`` is an ``nb x n_outputs`` scratch for the wide product (unused
     when ``n_wide == 0``).  Returns the output activations.
     """
+    layout, n_wide, hidden_code, out_code = net.layout, net.n_wide, net.hidden_code, net.out_code
     nb = rows.shape[0]
     L = layout.shape[0]
     for l in range(L):
@@ -150,11 +157,10 @@ def transpose_into(W, out):
 
 
 @jit(nogil=True)
-def backward_pass(theta, layout, n_wide, hidden_code, deep, wide, rows,
-                  acts, zpre, deltas, offs, grad, wtbuf):
+def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 
-    The output layer's delta (sw-weighted dL/dZ) must already be in ``deltas`` and
+    ``net`` is the ``Network`` record (records.py).  The output layer's delta (sw-weighted dL/dZ) must already be in ``deltas`` and
     its bias gradient in ``grad`` (``loss_and_output_delta`` writes both).  Writes
     ``grad_W = A^T delta``; each hidden layer's ``grad_b = sum(delta)`` comes out
     of ``activation_grad`` in the pass that forms that delta.  Neither the L2
@@ -162,6 +168,7 @@ def backward_pass(theta, layout, n_wide, hidden_code, deep, wide, rows,
     ``wtbuf`` is scratch for ``W.T`` (see ``TRANSPOSE_MAX_BYTES``); layers whose
     ``W`` does not fit in it use BLAS's transposed product directly.
     """
+    layout, n_wide, hidden_code = net.layout, net.n_wide, net.hidden_code
     nb = rows.shape[0]
     L = layout.shape[0]
     for l in range(L - 1, -1, -1):

@@ -1,0 +1,76 @@
+"""The kernel contract of a fit: builds the records ``sknn._kernels.records`` defines.
+
+This is the only place where option names (activation, loss, solver) become the
+int codes the kernels branch on; the estimators and the engine ask here.  The
+records are built once per fit (the optimizer's step record once per epoch, as
+its rate changes); predict takes the same ``Network`` record's fields as plain
+arguments (see ``records.py`` on why per-call kernels avoid records).
+"""
+
+import numpy as np
+
+from ._kernels.activations import ACTIVATION_CODES, needs_preactivation
+from ._kernels.losses import LOSS_CODES
+from ._kernels.network import dense_width, transpose_workspace_size
+from ._kernels.optimizers import SOLVER_CODES
+from ._kernels.records import Data, Network, Objective, Workspace
+from ._layout import n_params
+from ._optimizers import StochasticOptimizer
+
+
+def network(est):
+    """The ``Network`` record of a fitted (or initialised) MLP."""
+    n_wide = 0 if est._wide_idx is None else int(est._wide_idx.size)
+    return Network(est._layout, n_wide, ACTIVATION_CODES[est.activation],
+                   ACTIVATION_CODES[est.out_activation_])
+
+
+def objective(est):
+    """The ``Objective`` record: loss code, Huber threshold, L2 strength."""
+    return Objective(LOSS_CODES[est._loss_name()], est._huber_delta(), float(est.alpha))
+
+
+def data(deep, wide, Y, sw):
+    """The ``Data`` record of input blocks, targets and sample weights."""
+    return Data(deep, wide, Y, sw)
+
+
+def optimizer(est):
+    """A fresh ``StochasticOptimizer`` for ``est``'s solver and parameters."""
+    return StochasticOptimizer(SOLVER_CODES[est.solver], optimizer_params(est),
+                               est._theta.size, est._theta.dtype)
+
+
+def configure_optimizer(opt, est):
+    """Give a continued optimizer ``est``'s current parameters (``partial_fit``)."""
+    opt.configure(SOLVER_CODES[est.solver], optimizer_params(est))
+
+
+def optimizer_params(est):
+    return {name: getattr(est, name) for name in StochasticOptimizer.PARAMS}
+
+
+def workspace(layout, rows, deep, wide, activation, dtype, chunked=False):
+    """A ``Workspace`` for ``rows`` rows per batch (or chunk).
+
+    ``activation`` is the hidden activation's name (GELU keeps pre-activations);
+    ``chunked`` gives ``loss_grad`` its own per-chunk gradient buffer (else
+    ``gchunk`` is ``grad``, for a single chunk, or empty in training).
+    """
+    units = int(layout[:, 1].sum())
+    n_out = int(layout[-1, 1])
+    grad = np.empty(n_params(layout), dtype=dtype)
+    preact = needs_preactivation(ACTIVATION_CODES[activation])
+    return Workspace(
+        grad=grad,
+        acts=np.empty(rows * units, dtype=dtype),
+        zpre=np.empty(rows * units if preact else 0, dtype=dtype),
+        deltas=np.empty(rows * units, dtype=dtype),
+        xbuf=np.empty(rows * dense_width(deep), dtype=dtype),
+        wbuf=np.empty(rows * dense_width(wide), dtype=dtype),
+        ybuf=np.empty(rows * n_out, dtype=dtype),
+        swbuf=np.empty(rows, dtype=dtype),
+        wide_tmp=np.empty(rows * n_out, dtype=dtype),
+        wtbuf=np.empty(transpose_workspace_size(layout, np.dtype(dtype).itemsize), dtype=dtype),
+        gchunk=np.empty_like(grad) if chunked else grad,
+    )
