@@ -63,7 +63,9 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "cosine", "one_cycle"})
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -117,6 +119,22 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     @intercepts_.setter
     def intercepts_(self, intercepts):
         self._theta = pack(coef_views(self._theta, self._layout), intercepts, self._theta.dtype)
+
+    @property
+    def optimizer_(self):
+        """The stochastic optimizer of the last fit (``solver='sgd'`` / ``'adam'``).
+
+        Its public method ``set_learning_rate(rate)`` sets the learning rate of
+        the next epoch; this is how callbacks such as
+        :class:`~sknn.callbacks.LearningRateScheduler` change it.
+        ``optimizer_.learning_rate`` is the rate the next epoch will use.
+        """
+        if "_optimizer" not in self.__dict__:
+            raise AttributeError(
+                "optimizer_: only fits with solver='sgd' or 'adam' have an optimizer "
+                "(it exists from the start of fit, for callbacks)."
+            )
+        return self._optimizer
 
     def _get_weights(self):
         """A copy of the flat parameter vector (for callbacks and tools)."""

@@ -40,8 +40,15 @@ _COMMON_PARAMS = """
         Mini-batch size of the stochastic solvers; 'auto' is
         ``min(200, n_samples)``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of ``solver='sgd'``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'one_cycle'}, \
+default='constant'
+        Learning-rate schedule. 'invscaling' and 'adaptive' are scikit-learn's
+        and apply to ``solver='sgd'`` only. 'cosine' (both solvers) falls from
+        ``learning_rate_init`` to zero over ``max_iter`` epochs along a cosine;
+        'one_cycle' (both solvers) warms up linearly from
+        ``learning_rate_init / 25`` to ``learning_rate_init`` over the first 30%
+        of ``max_iter``, then follows the cosine to zero. The rate changes
+        between epochs; ``history_["learning_rate"]`` shows each epoch's.
 
     learning_rate_init : float, default=0.001
         Initial learning rate (sgd and adam).

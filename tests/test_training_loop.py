@@ -355,3 +355,74 @@ def test_wide_and_deep_summary_fits_a_docs_page():
     est = _reg(hidden_layer_sizes=(30, 30), max_iter=1, wide_features=[0, 1, 2, 3, 4],
                deep_features=[2, 3, 4, 5, 6, 7]).fit(X, y)
     assert max(len(line) for line in est.summary().splitlines()) <= 82
+
+
+# ------------------------------------------------ item 3: learning-rate schedules
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_learning_rate_scheduler_sets_the_rate_each_epoch_uses(solver):
+    from sknn.callbacks import LearningRateScheduler
+
+    X, y = _reg_data()
+    seen = []
+
+    def schedule(epoch, lr):
+        seen.append((epoch, lr))
+        return 0.01 * 0.5 ** epoch
+
+    est = _reg(solver=solver, max_iter=5, callbacks=[LearningRateScheduler(schedule)]).fit(X, y)
+    assert est.history_["learning_rate"] == pytest.approx([0.01 * 0.5 ** e for e in range(5)])
+    assert seen[0] == (0, 0.001) and seen[1] == (1, pytest.approx(0.01))
+    # the rate really drives the update: same as training at that constant rate
+    const = _reg(solver=solver, max_iter=1, learning_rate_init=0.01).fit(X, y)
+    one = _reg(solver=solver, max_iter=1,
+               callbacks=[LearningRateScheduler(lambda e, lr: 0.01)]).fit(X, y)
+    np.testing.assert_array_equal(one._theta, const._theta)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_reduce_lr_on_plateau(solver):
+    from sknn.callbacks import ReduceLROnPlateau
+
+    X, y = _reg_data()
+    # "loss" rising is a plateau every epoch with an absurd min_delta
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_lr=0.0003,
+                           min_delta=1e9)
+    est = _reg(solver=solver, max_iter=8, learning_rate_init=0.002, callbacks=[cb]).fit(X, y)
+    rates = est.history_["learning_rate"]
+    assert rates == pytest.approx([0.002, 0.002, 0.002, 0.001, 0.001, 0.0005, 0.0005, 0.0003])
+    assert [e for e, _ in est.callbacks_[0].reductions] == [2, 4, 6]
+
+
+def test_rate_callbacks_refuse_other_schedules_and_lbfgs():
+    from sknn.callbacks import LearningRateScheduler, ReduceLROnPlateau
+
+    X, y = _reg_data()
+    with pytest.raises(ValueError, match="learning_rate='constant'"):
+        _reg(learning_rate="cosine", callbacks=[ReduceLROnPlateau()]).fit(X, y)
+    with pytest.raises(ValueError, match="learning_rate='constant'"):
+        _reg(solver="sgd", learning_rate="invscaling",
+             callbacks=[LearningRateScheduler(lambda e, lr: lr)]).fit(X, y)
+    with pytest.raises(ValueError, match="solver='sgd' or 'adam'"):
+        _reg(solver="lbfgs", callbacks=[LearningRateScheduler(lambda e, lr: lr)]).fit(X, y)
+    with pytest.raises(ValueError, match=r"schedule\(0, ...\) returned -1"):
+        _reg(callbacks=[LearningRateScheduler(lambda e, lr: -1)]).fit(X, y)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_cosine_and_one_cycle_schedules(solver):
+    from sknn._optimizers import scheduled_rate
+
+    X, y = _reg_data()
+    n, lr0 = 10, 0.01
+    cos = _reg(solver=solver, max_iter=n, learning_rate="cosine", learning_rate_init=lr0)
+    rates = cos.fit(X, y).history_["learning_rate"]
+    expected = [lr0 * 0.5 * (1 + np.cos(np.pi * e / n)) for e in range(n)]
+    np.testing.assert_allclose(rates, expected)
+    one = _reg(solver=solver, max_iter=n, learning_rate="one_cycle", learning_rate_init=lr0)
+    rates = np.array(one.fit(X, y).history_["learning_rate"])
+    assert rates[0] == pytest.approx(lr0 / 25) and rates.max() == pytest.approx(lr0)
+    peak = int(np.argmax(rates))
+    assert peak == 3 and np.all(np.diff(rates[:peak + 1]) > 0)
+    assert np.all(np.diff(rates[peak:]) < 0)
+    assert scheduled_rate("one_cycle", lr0, n, n) == 0.0 == scheduled_rate("cosine", lr0, n, n)
+    assert scheduled_rate("one_cycle", lr0, 0, 1) == lr0  # one epoch: no warm-up
