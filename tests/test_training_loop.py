@@ -426,3 +426,28 @@ def test_cosine_and_one_cycle_schedules(solver):
     assert np.all(np.diff(rates[peak:]) < 0)
     assert scheduled_rate("one_cycle", lr0, n, n) == 0.0 == scheduled_rate("cosine", lr0, n, n)
     assert scheduled_rate("one_cycle", lr0, 0, 1) == lr0  # one epoch: no warm-up
+
+
+@pytest.mark.slow
+def test_one_cycle_reaches_the_constant_rates_best_sooner_on_california():
+    # Adam, batches of 512, a rate too high to hold constant (0.03): warmed up
+    # and annealed, it reaches the constant schedule's best validation loss
+    # in fewer epochs (measured: epoch 22 against 29, seeds 42 and 0).
+    from sklearn.datasets import fetch_california_housing
+    from sklearn.model_selection import train_test_split
+
+    X, y = fetch_california_housing(return_X_y=True)
+    Xt, Xv, yt, yv = train_test_split(X, y, random_state=42)
+    scaler = StandardScaler().fit(Xt)
+    Xt, Xv = scaler.transform(Xt), scaler.transform(Xv)
+    curves = {}
+    for schedule in ("constant", "one_cycle"):
+        est = MLPRegressor(hidden_layer_sizes=(50, 50, 50), batch_size=512, max_iter=30,
+                           n_iter_no_change=np.inf, learning_rate=schedule,
+                           learning_rate_init=0.03, random_state=42)
+        curves[schedule] = np.array(est.fit(Xt, yt, X_val=Xv, y_val=yv).history_["val_loss"])
+    best_constant = curves["constant"].min()
+    epochs_constant = int(np.argmin(curves["constant"])) + 1
+    epochs_one_cycle = int(np.flatnonzero(curves["one_cycle"] <= best_constant)[0]) + 1
+    assert epochs_one_cycle <= epochs_constant - 5, (epochs_one_cycle, epochs_constant)
+    assert curves["one_cycle"].min() < best_constant
