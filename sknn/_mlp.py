@@ -213,6 +213,13 @@ _ATTRIBUTES = """
 
     callbacks_ : list
         The deep copies of ``callbacks`` used by the last fit.
+
+    optimizer_ : object
+        The optimizer of the last fit with ``solver='sgd'`` or ``'adam'``
+        (SGD velocity or Adam moments, the current rate). Its
+        ``set_learning_rate(rate)`` sets the next epoch's learning rate, the
+        one public way for a callback to do so; ``learning_rate`` is the rate
+        the next epoch will use.
 """
 
 
