@@ -414,9 +414,12 @@ def test_one_feature_and_one_sample_are_valid(name):
         if name == "reg":
             one.fit(X[:1], y[:1])
             assert np.isfinite(one.predict(X)).all()
-        else:  # one sample is one class: predicted, as scikit-learn's MLP does
+        elif name == "clf":  # one sample is one class: predicted, as scikit-learn's MLP does
             one.fit(X[:1], y[:1])
             assert set(one.predict(X)) == {y[0]}
+        else:  # the Perceptron needs two classes: the message says so
+            with pytest.raises(ValueError, match=r"(?i)class"):
+                one.fit(X[:1], y[:1])
 
 
 # ------------------------------------------------------------- numerical faults
