@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import _contract as contract
 from ._compat import (
     Interval,
     Options,
@@ -30,7 +31,6 @@ from ._compat import (
     check_sample_weight,
     lbfgs_options,
 )
-from . import _contract as contract
 from ._doc_link import DocLinkMixin
 from ._exceptions import DivergenceError
 from ._kernels.activations import HIDDEN_ACTIVATIONS
@@ -48,6 +48,7 @@ from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for, predict_blas_threads_for
 from ._validation import validate_data
+from ._warnings import user_stacklevel
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # Rows per chunk of the full-batch L-BFGS pass: bounds workspace memory.
@@ -201,7 +202,8 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             not isinstance(s, Integral) or isinstance(s, bool) or s <= 0 for s in sizes
         ):
             raise ValueError(
-                f"hidden_layer_sizes must contain positive integers, got {self.hidden_layer_sizes!r}."
+                "hidden_layer_sizes must contain positive integers, "
+                f"got {self.hidden_layer_sizes!r}."
             )
         return [int(s) for s in sizes]
 
@@ -340,6 +342,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 "estimator untransformed; Pipeline(..., transform_input=['X_val']) with "
                 "metadata routing transforms X_val through the earlier steps.",
                 FutureWarning,
+                stacklevel=user_stacklevel(),
             )
             X_val, y_val = validation_data[0], validation_data[1]
             sample_weight_val = validation_data[2] if len(validation_data) == 3 else None
@@ -460,7 +463,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                     if stop:
                         break
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
+                warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
         if self.early_stopping:
             self._theta = best_theta
         self._callbacks_end(callbacks)
@@ -517,7 +520,8 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         if self.batch_size > n_samples:
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is "
-                "going to be clipped"
+                "going to be clipped",
+                stacklevel=user_stacklevel(),
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
@@ -572,6 +576,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=user_stacklevel(),
             )
         return False, improved
 
@@ -597,7 +602,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
             )
         else:
-            print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
 
     # ------------------------------------------------------------- metrics
     def _scorers(self):
@@ -661,7 +666,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             score = logs["val_score"]
             self.validation_scores_.append(score)
             if self.verbose and self.verbose != 2:
-                print("Validation score: %f" % score)
+                print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -744,7 +749,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                              **lbfgs_options("iprint", iprint)},
                 )
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
+                warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
                 result = None
         if result is not None and state.get("stopped"):
             self.n_iter_ = int(result.nit)

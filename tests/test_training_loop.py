@@ -284,7 +284,7 @@ def test_lr_find_suggestion_trains_close_to_the_best_fixed_rate(dataset):
             suggestion = result.suggestion
             assert suggestion > 100 * result.lrs[0]  # not the noisy warm-up
 
-            def best_val_loss(lr):
+            def best_val_loss(lr, est=est):
                 try:
                     fitted = est.set_params(learning_rate_init=lr).fit(Xt, yt, X_val=Xv,
                                                                         y_val=yv)
