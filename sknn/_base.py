@@ -36,13 +36,20 @@ from ._exceptions import DivergenceError
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
 from ._kernels.losses import loss_value
+from ._layers import LAYER_PARAMETER_CONSTRAINTS, layer_options
 from ._layout import (
     WEIGHT_INITS,
     check_layout,
     coef_views,
+    fold_batch_norm,
+    gamma_views,
+    init_moving,
     init_theta,
     intercept_views,
     make_layout,
+    make_layouts,
+    moving_views,
+    pack,
     replace_params,
 )
 from ._persistence import VersionedStateMixin
@@ -95,18 +102,34 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         "deep_features": [None, "array-like"],
         "callbacks": [None, list, tuple],
         "scoring": [None, StrOptions(set(get_scorer_names())), list, tuple, dict],
+        **LAYER_PARAMETER_CONSTRAINTS,
     }
+
+    # Optional parts of a fitted network (sknn/_layout.py); these class-level
+    # "absent" values also serve models pickled before the parts existed.
+    _aux_layout = np.empty((0, 4), dtype=np.int64)  # auxiliary output layer row
+    _gamma_off = -1  # start of batch normalization's gamma in theta; -1: none
+    _moving = np.empty(0)  # moving means, then moving variances (not trained)
+    _dropout_rates = np.empty(0)  # per hidden layer; empty: no dropout
+    _bn_epsilon = 0.0  # batch_norm_epsilon of the fit that built the network
 
     @abstractmethod
     def __init__(self):
         pass
 
     # ------------------------------------------------------------------ state
+    def _check_fitted_attr(self, name):
+        if "_theta" not in self.__dict__:
+            raise AttributeError(name)
+
+    def _has_extras(self):
+        """Whether theta holds more than scikit-learn's ``[W..., b...]``."""
+        return self._gamma_off >= 0 or self._aux_layout.shape[0] > 0
+
     @property
     def coefs_(self):
         """list of ndarray: weight matrices, views of the flat parameter buffer."""
-        if "_theta" not in self.__dict__:
-            raise AttributeError("coefs_")
+        self._check_fitted_attr("coefs_")
         return coef_views(self._theta, self._layout)
 
     @coefs_.setter
@@ -116,14 +139,71 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     @property
     def intercepts_(self):
         """list of ndarray: bias vectors, views of the flat parameter buffer."""
-        if "_theta" not in self.__dict__:
-            raise AttributeError("intercepts_")
+        self._check_fitted_attr("intercepts_")
         return intercept_views(self._theta, self._layout)
 
     @intercepts_.setter
     def intercepts_(self, intercepts):
         self._theta = replace_params(self._fitted_theta("intercepts_"), self._layout,
                                      intercepts=intercepts)
+
+    @property
+    def batch_norm_gamma_(self):
+        """list of ndarray or None: per hidden layer, batch normalization's scale."""
+        self._check_fitted_attr("batch_norm_gamma_")
+        if self._gamma_off < 0:
+            return None
+        return gamma_views(self._theta, self._layout, self._gamma_off)
+
+    @property
+    def batch_norm_beta_(self):
+        """list of ndarray or None: per hidden layer, batch normalization's shift."""
+        self._check_fitted_attr("batch_norm_beta_")
+        if self._gamma_off < 0:
+            return None
+        return intercept_views(self._theta, self._layout)[:-1]
+
+    @property
+    def batch_norm_moving_mean_(self):
+        """list of ndarray or None: per hidden layer, the moving mean."""
+        self._check_fitted_attr("batch_norm_moving_mean_")
+        return moving_views(self._moving, self._layout)[0] if self._gamma_off >= 0 else None
+
+    @property
+    def batch_norm_moving_variance_(self):
+        """list of ndarray or None: per hidden layer, the moving variance."""
+        self._check_fitted_attr("batch_norm_moving_variance_")
+        return moving_views(self._moving, self._layout)[1] if self._gamma_off >= 0 else None
+
+    @property
+    def auxiliary_coef_(self):
+        """ndarray or None: weights of the auxiliary output layer."""
+        self._check_fitted_attr("auxiliary_coef_")
+        if not self._aux_layout.shape[0]:
+            return None
+        return coef_views(self._theta, self._aux_layout)[0]
+
+    @property
+    def auxiliary_intercept_(self):
+        """ndarray or None: bias of the auxiliary output layer."""
+        self._check_fitted_attr("auxiliary_intercept_")
+        if not self._aux_layout.shape[0]:
+            return None
+        return intercept_views(self._theta, self._aux_layout)[0]
+
+    def _prediction_params(self):
+        """``(coefs, intercepts)`` of the plain network predict evaluates.
+
+        Batch normalization folded in with the moving statistics (prediction
+        normalises each row by them alone); the auxiliary output left out.
+        """
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if self._gamma_off < 0:
+            return coefs, intercepts
+        means, variances = moving_views(self._moving, self._layout)
+        return fold_batch_norm(coefs, intercepts, self.batch_norm_gamma_, means, variances,
+                               self._bn_epsilon)
+
 
     def _fitted_theta(self, name):
         if "_theta" not in self.__dict__:
@@ -137,7 +217,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         """The kernels' precondition: theta, layout and inputs describe one network."""
         n_deep = self.n_features_in_ if self._deep_idx is None else self._deep_idx.size
         check_layout(self._theta, self._layout, int(n_deep), contract.network(self).n_wide,
-                     self.n_outputs_)
+                     self.n_outputs_, self._aux_layout, self._gamma_off)
 
     @property
     def optimizer_(self):
@@ -156,12 +236,16 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         return self._optimizer
 
     def _get_weights(self):
-        """A copy of the flat parameter vector (for callbacks and tools)."""
-        return self._theta.copy()
+        """A copy of the model state training changes (for callbacks and tools):
+        the flat parameter vector, then any moving statistics."""
+        return np.concatenate([self._theta, self._moving.astype(self._theta.dtype)])
 
-    def _set_weights(self, theta):
-        """Overwrite the parameters in place (views handed out stay valid)."""
-        self._theta[...] = theta
+    def _set_weights(self, weights):
+        """Overwrite what ``_get_weights`` returned, in place (views stay valid)."""
+        n = self._theta.size
+        self._theta[...] = weights[:n]
+        if self._moving.size:
+            self._moving[...] = weights[n:]
 
     # ------------------------------------------------------------- hooks
     @abstractmethod
@@ -259,6 +343,9 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     def _fit_transaction(self, X, y, sample_weight, incremental, validation_data):
         hidden = self._hidden_sizes()
         first_pass = "_theta" not in self.__dict__ or (not self.warm_start and not incremental)
+        layers = layer_options(self, len(hidden))
+        if not first_pass:
+            self._check_same_layers(layers)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, y = validate_data(
@@ -295,11 +382,17 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             n_wide = 0 if wide is None else wide.size
             layer_units = [n_deep] + hidden + [Y.shape[1]]
             rng = check_random_state(self.random_state)
-            self._layout = make_layout(layer_units, n_wide)
+            self._layout, self._aux_layout, self._gamma_off = make_layouts(
+                layer_units, n_wide, Y.shape[1] if layers.aux_weight > 0 else 0,
+                layers.batch_norm)
+            self._bn_epsilon = layers.epsilon
+            self._moving = (init_moving(self._layout, dtype) if layers.batch_norm
+                            else np.empty(0, dtype=dtype))
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(layer_units)
             self.out_activation_ = self._output_activation()
-            self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype)
+            self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype,
+                                     self._aux_layout, self._gamma_off)
             intercept_views(self._theta, self._layout)[-1][...] += self._output_bias_offset(Y, sw)
             self.n_iter_ = 0
             self.t_ = 0
@@ -317,8 +410,10 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             # Train on a copy: the old buffer may be read-only (memory-mapped
             # pickle) and must survive a failed fit untouched.
             self._theta = self._theta.copy()
+            self._moving = self._moving.copy()  # moving averages continue from here
             self.history_ = {k: list(v) for k, v in self.history_.items()}
 
+        self._dropout_rates = layers.dropout  # the rates may change between warm starts
         try:
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(X, Y, y, sw, val, rng, incremental)
@@ -332,13 +427,27 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 f"to {float(sw.max()):.3g}; if that is large, rescale them (only their "
                 "ratios matter, with alpha in the same units)."
             ) from exc
-        if not np.isfinite(self._theta).all():
+        if not (np.isfinite(self._theta).all() and np.isfinite(self._moving).all()):
             raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed (scale X), or lower "
                 "learning_rate_init."
             )
         return self
+
+    def _check_same_layers(self, layers):
+        """warm_start / partial_fit continue the fitted network: same layer structure."""
+        fitted_bn = self._gamma_off >= 0
+        fitted_aux = self._aux_layout.shape[0] > 0
+        if layers.batch_norm != fitted_bn or (layers.aux_weight > 0) != fitted_aux:
+            name = ("batch_normalization" if layers.batch_norm != fitted_bn
+                    else "auxiliary_loss_weight")
+            raise ValueError(
+                f"{name} changes the network's layers, which warm_start and partial_fit "
+                "continue: the model was fitted with batch_normalization="
+                f"{fitted_bn} and {'an' if fitted_aux else 'no'} auxiliary output. Refit "
+                "with warm_start=False, or restore the parameter."
+            )
 
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
@@ -423,14 +532,18 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
         # A read-only theta (memory-mapped pickle) would compile its own kernel
         # specialization; a copy of the parameters is cheap next to that.
-        theta = _writable(self._theta)
-        chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
         net = contract.network(self)
+        theta, layout = _writable(self._theta), self._layout
+        if self._has_extras():  # the plain network predict evaluates (a new buffer)
+            coefs, intercepts = self._prediction_params()
+            theta = pack(coefs, intercepts, self._theta.dtype)
+            layout = make_layout(self._layer_units(), net.n_wide)
+        chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
         # unlimited OpenBLAS collapsed predict when another job held a core); tiny
         # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
         with predict_blas_threads_for(self._layout, chunk):
-            predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code, deep,
+            predict_forward(theta, layout, net.n_wide, net.hidden_code, net.out_code, deep,
                             wide, out, chunk)
         check_finite_output(out, name, self._theta.dtype)
         return out
@@ -443,18 +556,31 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         )
         return self._raw_output(_as_model_input(X, self._theta.dtype, "X"))
 
+    def _layer_units(self):
+        """``[n_deep_inputs, *hidden, n_outputs]`` of the fitted network."""
+        return [int(self._layout[0, 0])] + [int(u) for u in self._layout[:, 1]]
+
     # --------------------------------------------------------- objectives
-    def _objective(self, raw, Y, sw):
-        """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks."""
+    def _objective(self, raw, Y, sw, aux_raw=None):
+        """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks.
+
+        With an auxiliary output (its predictions ``aux_raw``) the loss is
+        ``(1 - w) * main + w * aux``, as in training.
+        """
         sw_sum = float(sw.sum())
         obj = contract.objective(self)
         value = loss_value(Y, raw, sw, obj.loss_code, obj.huber_delta)
+        if aux_raw is not None:
+            w = float(self.auxiliary_loss_weight)
+            value = (1.0 - w) * value + w * loss_value(Y, aux_raw, sw, obj.loss_code,
+                                                       obj.huber_delta)
         W = self._theta[: self._layout[0, 3]]
         return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
 
     def _validation_metrics(self, val):
         raw = self._raw_output(val.X, val.name)
-        loss = self._objective(raw, val.Y, val.sw)
+        aux_raw = self._aux_output(val.X) if self._aux_layout.shape[0] else None
+        loss = self._objective(raw, val.Y, val.sw, aux_raw)
         score = self._score_predictions(val.y, raw, val.sw)
         if not np.isfinite(loss) or (self.early_stopping and not np.isfinite(score)):
             # Early stopping would compare NaN scores forever and return the
@@ -466,20 +592,42 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             )
         return loss, score
 
+    def _aux_output(self, X):
+        """The auxiliary head's output for validated X: the deep stack and that head,
+        run by the predict kernel as a plain network."""
+        coefs, intercepts = self._prediction_params()
+        theta = pack(coefs[:-1] + [self.auxiliary_coef_],
+                     intercepts[:-1] + [self.auxiliary_intercept_], self._theta.dtype)
+        layout = make_layout(self._layer_units(), 0)
+        net = contract.network(self)
+        deep, _ = self._input_blocks(X)
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
+        chunk = max(1, min(X.shape[0], PREDICT_ROWS))
+        with predict_blas_threads_for(layout, chunk):
+            predict_forward(theta, layout, 0, net.hidden_code, net.out_code, deep,
+                            _block(None, theta.dtype), out, chunk)
+        return out
+
     # ---------------------------------------------------------- stochastic
     def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental):
         self._optimizer = self._fit_optimizer(incremental)
+        # Dropout masks: one draw from random_state per fit, before anything whose
+        # consumption depends on the row count (split, shuffles), so a weighted
+        # and a repeated-rows fit get the same seeds; drawn only with dropout, so
+        # the default keeps scikit-learn's random stream.
+        dropout = self._dropout_rates.size > 0
+        dropout_seed = int(rng.randint(np.iinfo(np.int32).max)) if dropout else 0
         X, Y, sw, y, val = self._split_validation(X, Y, sw, y, val, rng)
         self._init_stopping_state(val)
-        best_theta = self._theta.copy() if self.early_stopping else None
+        # the moving statistics of batch normalization are restored with the weights
+        best_weights = self._get_weights() if self.early_stopping else None
         n_samples = X.shape[0]
         sample_idx = np.arange(n_samples, dtype=np.int64)
         batch_size = self._effective_batch_size(n_samples)
         deep, wide = self._input_blocks(X)
-        records = (contract.network(self), contract.objective(self),
-                   contract.data(deep, wide, Y, sw),
-                   contract.workspace(self._layout, batch_size, deep, wide, self.activation,
-                                      self._theta.dtype))
+        net = contract.network(self, deep, update_moving=True)
+        records = [net, contract.objective(self), contract.data(deep, wide, Y, sw),
+                   contract.fit_workspace(self, batch_size, deep, wide)]
         scorers = self._scorers()
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
@@ -492,6 +640,10 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                         # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
                         # not depend on the contents) without its two n-row temporaries.
                         rng.shuffle(sample_idx)
+                    if dropout:  # this epoch's masks: the fit's seed and the epoch's
+                        # number, counted across warm starts and partial_fit calls
+                        seed = (dropout_seed + len(self.history_["loss"])) & 0xFFFFFFFF
+                        records[0] = net._replace(layers=net.layers._replace(seed=seed))
                     start = time.perf_counter()
                     logs = self._train_epoch(records, sample_idx, batch_size)
                     if val is not None:
@@ -500,11 +652,11 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                     logs["epoch_time"] = time.perf_counter() - start
                     stop, improved = self._end_epoch(logs, callbacks, incremental)
                     if improved:
-                        best_theta = self._theta.copy()
+                        best_weights = self._get_weights()
                     if stop:
                         break
         if self.early_stopping:
-            self._theta = best_theta
+            self._set_weights(best_weights)
         self._callbacks_end(callbacks)
 
     def _fit_optimizer(self, incremental):
@@ -570,6 +722,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         net, obj, data, ws = records
         opt = self._optimizer
         lr = opt.learning_rate
+        ws.aux_loss[0] = 0.0
         accumulated, opt.t = train_epoch(self._theta, net, obj, opt.step_record(), data, ws,
                                          sample_idx, batch_size)
         n_samples = sample_idx.shape[0]
@@ -578,12 +731,16 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         self.t_ += n_samples
         self.loss_curve_.append(self.loss_)
         self._check_divergence()
-        return {"loss": self.loss_, "learning_rate": lr}
+        logs = {"loss": self.loss_, "learning_rate": lr}
+        if self._aux_layout.shape[0]:
+            logs["aux_loss"] = float(ws.aux_loss[0]) / n_samples
+        return logs
 
     def _check_divergence(self):
         # The last batch's update can overflow the weights while the epoch's
         # loss (taken before each update) is still finite.
-        if not np.isfinite(self.loss_) or not np.isfinite(self._theta).all():
+        if not (np.isfinite(self.loss_) and np.isfinite(self._theta).all()
+                and np.isfinite(self._moving).all()):
             what = (f"training loss became {self.loss_}" if not np.isfinite(self.loss_)
                     else "weights became non-finite")
             raise DivergenceError(
@@ -738,9 +895,9 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     # --------------------------------------------------------------- lbfgs
     def _fit_lbfgs(self, X, Y, sw, val, y=None):
         deep, wide = self._input_blocks(X)
-        chunk = max(1, min(X.shape[0], _CHUNK_ROWS))
-        ws = contract.workspace(self._layout, chunk, deep, wide, self.activation,
-                                self._theta.dtype, chunked=X.shape[0] > chunk)
+        # batch normalization's batch is the whole training set: one chunk
+        chunk = X.shape[0] if self._gamma_off >= 0 else max(1, min(X.shape[0], _CHUNK_ROWS))
+        ws = contract.fit_workspace(self, chunk, deep, wide, chunked=X.shape[0] > chunk)
         records = (contract.network(self), contract.objective(self),
                    contract.data(deep, wide, Y, sw), ws, float(sw.sum()), chunk)
         theta = self._theta
@@ -752,6 +909,16 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             return value, ws.grad.astype(np.float64)
 
         scorers = self._scorers()
+
+        def at_accepted():
+            """Evaluate at ``theta``: auxiliary loss, and batch normalization's
+            statistics of the whole training set become the moving ones."""
+            loss_grad(theta, *records)
+            if self._gamma_off >= 0:
+                stats, half = ws.layer_buffers.stats, self._moving.size // 2
+                self._moving[:half] = stats[:half]
+                self._moving[half:] = stats[half: 2 * half]
+
         callbacks = self._callbacks_begin(False)
         if val is not None:
             self.history_.setdefault("val_loss", [])
@@ -767,6 +934,11 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             theta[...] = intermediate_result.x
             accepted[...] = theta
             logs = {"loss": float(intermediate_result.fun), "learning_rate": None}
+            if self._has_extras():
+                # the last evaluation may have been a line-search trial point
+                at_accepted()
+                if self._aux_layout.shape[0]:
+                    logs["aux_loss"] = float(ws.aux_loss[0])
             if val is not None:
                 logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
             self._add_metrics(logs, scorers, (X, y, sw), val)
@@ -801,6 +973,8 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             theta[...] = accepted
             self.n_iter_ = len(self.history_["loss"]) - n_before
             self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
+        if self._gamma_off >= 0:
+            at_accepted()
         if result is not None:  # L-BFGS-B stops on a non-finite loss without raising
             self._check_divergence()
         self._callbacks_end(callbacks)

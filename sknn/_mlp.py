@@ -126,6 +126,39 @@ _EXTRA_PARAMS = """
         Columns of X that enter the hidden layers; None means all of them.
         Column names (str) work when X is a DataFrame.
 
+    dropout : float or array-like of float, default=0.0
+        Inverted dropout on each hidden layer's output while training with
+        'sgd' or 'adam': a unit is zeroed with this probability and kept units
+        are scaled by ``1 / (1 - rate)``. A sequence gives one rate per hidden
+        layer. The input layer is never dropped. Prediction, scoring and the
+        validation loss use the whole network. Masks come from
+        ``random_state``: the same seed trains the same model in any process.
+        Not available with ``solver='lbfgs'``.
+
+    batch_normalization : bool, default=False
+        Make every hidden layer Dense without bias -> batch normalization
+        (``gamma * (z - mean) / sqrt(var + eps) + beta``) -> activation, where
+        Keras users put ``BatchNormalization``. Training normalises with the
+        batch's sample-weighted statistics (a zero-weight row moves nothing)
+        and updates moving averages; prediction uses the moving averages, so
+        each row is predicted independently of the others. With
+        ``solver='lbfgs'`` the batch is the whole training set and the moving
+        statistics are those of the training set at the final weights.
+
+    batch_norm_momentum : float, default=0.99
+        Momentum of the moving averages, ``moving = momentum * moving +
+        (1 - momentum) * batch`` (Keras' default), in [0, 1].
+
+    batch_norm_epsilon : float, default=1e-3
+        Added to the variance before its square root (Keras' default), > 0.
+
+    auxiliary_loss_weight : float, default=0.0
+        With ``wide_features`` set, a weight ``w`` in (0, 1) adds an auxiliary
+        output layer on the deep path's last hidden layer that predicts the same
+        target, and training minimises ``(1 - w) * main_loss + w * aux_loss``
+        (Keras' ``loss_weights=(0.9, 0.1)`` is ``w=0.1``). Prediction uses the
+        main output; ``history_`` gains "aux_loss".
+
     callbacks : list of callback objects, default=None
         Objects with any of ``on_train_begin(estimator, logs)``,
         ``on_epoch_end(estimator, epoch, logs)`` (return True to stop) and
@@ -220,6 +253,26 @@ _ATTRIBUTES = """
         ``set_learning_rate(rate)`` sets the next epoch's learning rate, the
         one public way for a callback to do so; ``learning_rate`` is the rate
         the next epoch will use.
+
+    batch_norm_gamma_ : list of ndarray or None
+        Per hidden layer, the scale ``gamma`` of batch normalization (a view of
+        the flat parameter buffer); None when ``batch_normalization=False``.
+
+    batch_norm_beta_ : list of ndarray or None
+        Per hidden layer, the shift ``beta``: the hidden layers have no bias of
+        their own, and ``intercepts_[i]`` of a hidden layer is this same array.
+
+    batch_norm_moving_mean_ : list of ndarray or None
+        Per hidden layer, the moving mean of the pre-normalization values.
+
+    batch_norm_moving_variance_ : list of ndarray or None
+        Per hidden layer, the moving variance.
+
+    auxiliary_coef_ : ndarray or None
+        Weights of the auxiliary output layer (``auxiliary_loss_weight > 0``).
+
+    auxiliary_intercept_ : ndarray or None
+        Bias of the auxiliary output layer.
 """
 
 
@@ -315,6 +368,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         weight_init="glorot_uniform",
         wide_features=None,
         deep_features=None,
+        dropout=0.0,
+        batch_normalization=False,
+        batch_norm_momentum=0.99,
+        batch_norm_epsilon=1e-3,
+        auxiliary_loss_weight=0.0,
         callbacks=None,
         scoring=None,
     ):
@@ -345,6 +403,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.weight_init = weight_init
         self.wide_features = wide_features
         self.deep_features = deep_features
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
+        self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
         self.scoring = scoring
 
@@ -625,6 +688,11 @@ default='identity'
         weight_init="glorot_uniform",
         wide_features=None,
         deep_features=None,
+        dropout=0.0,
+        batch_normalization=False,
+        batch_norm_momentum=0.99,
+        batch_norm_epsilon=1e-3,
+        auxiliary_loss_weight=0.0,
         callbacks=None,
         scoring=None,
     ):
@@ -657,6 +725,11 @@ default='identity'
         self.weight_init = weight_init
         self.wide_features = wide_features
         self.deep_features = deep_features
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
+        self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
         self.scoring = scoring
 

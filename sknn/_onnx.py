@@ -100,7 +100,9 @@ def _mlp_forward(g, est, x):
     x = g.cast_input(x)
     deep = x if est._deep_idx is None else g.columns(x, est._deep_idx)
     h = deep
-    coefs, intercepts = est.coefs_, est.intercepts_
+    # batch normalization folded into each hidden layer's W and b (moving
+    # statistics); dropout only acts in training and has no node
+    coefs, intercepts = est._prediction_params()
     n_layers = len(coefs)
     for i, (W, b) in enumerate(zip(coefs, intercepts)):
         if i == n_layers - 1 and est._wide_idx is not None:

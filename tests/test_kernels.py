@@ -22,6 +22,7 @@ from sknn._kernels import activations as act
 from sknn._kernels import losses as ls
 from sknn._kernels.activations import ACTIVATION_CODES, activation_grad, bias_activate
 from sknn._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
+from sknn._kernels.layers import no_layers
 from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, pointwise_loss
 from sknn._kernels.network import transpose_into, transpose_workspace_size
 from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
@@ -278,7 +279,7 @@ def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y,
     if not transpose:
         ws = ws._replace(wtbuf=np.empty(0, dtype=dtype))
     h, o = _acodes(hidden, out)
-    value = loss_grad(theta, Network(layout, n_wide, h, o),
+    value = loss_grad(theta, Network(layout, n_wide, h, o, no_layers(dtype)),
                       Objective(LOSS_CODES[loss], hd, float(alpha)), Data(deep, wide, Y, sw), ws,
                       float(sw.sum()), chunk)
     return value, ws.grad.copy()
@@ -299,7 +300,7 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
     h, o = _acodes(hidden, out)
     step = OptimizerStep({"sgd": SGD, "adam": ADAM}[solver], lr, momentum, nesterov, beta_1,
                          beta_2, epsilon, opt["m"], opt["v"], opt["t"])
-    total, t = train_epoch(theta, Network(layout, n_wide, h, o),
+    total, t = train_epoch(theta, Network(layout, n_wide, h, o, no_layers(theta.dtype)),
                            Objective(LOSS_CODES[loss], hd, float(alpha)), step,
                            Data(deep, wide, Y, sw), ws, perm, batch_size)
     opt["t"] = t
