@@ -77,8 +77,6 @@ def _is_bad_X(estimator, X, y, kwargs):
     index formats, dtype, finiteness) and, when not resetting, against the
     fitted feature count.
     """
-    if isinstance(y, str) and y == "no_validation":
-        return True
     try:
         X = check_array(X, accept_sparse=kwargs.get("accept_sparse", False),
                         accept_large_sparse=kwargs.get("accept_large_sparse", True),
