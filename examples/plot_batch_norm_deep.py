@@ -43,7 +43,7 @@ runs = {
                                                  max_iter=20, batch_normalization=True, **deep),
 }
 for (solver, kind), clf in runs.items():
-    clf.fit(X_train, y_train, validation_data=(X_val, y_val))
+    clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
     val = np.array(clf.history_["val_loss"])
     print(f"{solver:12s} {kind:10s} best validation loss {val.min():.3f} at epoch "
           f"{val.argmin() + 1}, accuracy {clf.score(X_val, y_val):.3f}")

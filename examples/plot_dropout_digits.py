@@ -39,7 +39,7 @@ params = dict(hidden_layer_sizes=(256, 256), alpha=0.0, max_iter=100, tol=0.0,
 models = {"no dropout": MLPClassifier(**params),
           "dropout=0.5": MLPClassifier(dropout=0.5, **params)}
 for name, clf in models.items():
-    clf.fit(X_train, y_train, validation_data=(X_test, y_test))
+    clf.fit(X_train, y_train, X_val=X_test, y_val=y_test)
     proba = clf.predict_proba(X_test)
     print(f"{name:12s} held-out accuracy {accuracy_score(y_test, clf.predict(X_test)):.4f}"
           f"  log-loss {log_loss(y_test, proba):.4f}  final training loss {clf.loss_:.5f}")

@@ -6,6 +6,7 @@ kernel per epoch.  The math lives in ``sknn._kernels``.
 """
 
 import copy
+import inspect
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -16,6 +17,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -29,6 +31,7 @@ from ._compat import (
     check_sample_weight,
     lbfgs_options,
 )
+from ._doc_link import DocLinkMixin
 from ._exceptions import DivergenceError
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
@@ -62,7 +65,7 @@ _CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
 _CHUNK_ROWS = 4096
 
 
-class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     """Shared machinery of sknn's multi-layer perceptrons; use the subclasses."""
 
     _parameter_constraints: dict = {
@@ -71,7 +74,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "cosine", "one_cycle"})
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -96,6 +101,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         "wide_features": [None, StrOptions({"all"}), "array-like"],
         "deep_features": [None, "array-like"],
         "callbacks": [None, list, tuple],
+        "scoring": [None, StrOptions(set(get_scorer_names())), list, tuple, dict],
         **LAYER_PARAMETER_CONSTRAINTS,
     }
 
@@ -213,6 +219,22 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         check_layout(self._theta, self._layout, int(n_deep), contract.network(self).n_wide,
                      self.n_outputs_, self._aux_layout, self._gamma_off)
 
+    @property
+    def optimizer_(self):
+        """The stochastic optimizer of the last fit (``solver='sgd'`` / ``'adam'``).
+
+        Its public method ``set_learning_rate(rate)`` sets the learning rate of
+        the next epoch; this is how callbacks such as
+        :class:`~sknn.callbacks.LearningRateScheduler` change it.
+        ``optimizer_.learning_rate`` is the rate the next epoch will use.
+        """
+        if "_optimizer" not in self.__dict__:
+            raise AttributeError(
+                "optimizer_: only fits with solver='sgd' or 'adam' have an optimizer "
+                "(it exists from the start of fit, for callbacks)."
+            )
+        return self._optimizer
+
     def _get_weights(self):
         """A copy of the model state training changes (for callbacks and tools):
         the flat parameter vector, then any moving statistics."""
@@ -289,6 +311,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
         def resolve(name, value):
             idx = np.asarray(value)
+            if idx.dtype.kind in "OUS" and idx.size:
+                idx = _column_names_to_indices(name, idx, getattr(self, "feature_names_in_", None))
             if idx.dtype == bool:
                 if idx.shape != (n_features,):
                     raise ValueError(
@@ -394,7 +418,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(X, Y, y, sw, val, rng, incremental)
             else:
-                self._fit_lbfgs(X, Y, sw, val)
+                self._fit_lbfgs(X, Y, sw, val, y)
         except DivergenceError as exc:
             if np.ptp(sw) == 0:  # uniform weights cannot be the cause
                 raise
@@ -428,14 +452,45 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
 
-    def _validate_validation_data(self, validation_data, dtype, first_pass, n_outputs=None):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
-                f"sample_weight_val), got {type(validation_data).__name__}."
+    def _validation_set(self, X_val, y_val, sample_weight_val, validation_data):
+        """``(X_val, y_val, sample_weight_val)`` from fit's arguments, or None.
+
+        ``validation_data`` is the deprecated first form of the same thing.
+        """
+        if validation_data is not None:
+            if X_val is not None or y_val is not None or sample_weight_val is not None:
+                raise ValueError(
+                    "Pass the validation set either as X_val, y_val (and "
+                    "sample_weight_val) or as the deprecated validation_data, not both."
+                )
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError(
+                    "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                    f"sample_weight_val), got {type(validation_data).__name__}."
+                )
+            warnings.warn(
+                "fit(..., validation_data=(X_val, y_val)) is deprecated since sknn 0.2 and "
+                "will be removed in 0.3; use fit(X, y, X_val=X_val, y_val=y_val, "
+                "sample_weight_val=...). In a Pipeline, validation_data reaches the "
+                "estimator untransformed; Pipeline(..., transform_input=['X_val']) with "
+                "metadata routing transforms X_val through the earlier steps.",
+                FutureWarning,
+                stacklevel=user_stacklevel(),
             )
-        X_val, y_val = validation_data[0], validation_data[1]
-        sw_val = validation_data[2] if len(validation_data) == 3 else None
+            X_val, y_val = validation_data[0], validation_data[1]
+            sample_weight_val = validation_data[2] if len(validation_data) == 3 else None
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val and y_val were not.")
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        return X_val, y_val, sample_weight_val
+
+    def _validate_validation_data(self, validation_data, dtype, first_pass, n_outputs=None):
+        X_val, y_val, sw_val = validation_data
         X_val, y_val = validate_data(
             self,
             X_val,
@@ -455,7 +510,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 f"y_val has {Y_val.shape[1]} output column(s) but y has {n_outputs}."
             )
         self._check_targets_for_output(Y_val)
-        sw_val = check_sample_weight(sw_val, X_val, dtype, "validation_data sample_weight")
+        sw_val = check_sample_weight(sw_val, X_val, dtype, "sample_weight_val")
         return _Validation(_as_model_input(X_val, dtype, "X_val"), y_val, Y_val, sw_val)
 
     def _encode_validation_targets(self, y):
@@ -562,7 +617,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         # the default keeps scikit-learn's random stream.
         dropout = self._dropout_rates.size > 0
         dropout_seed = int(rng.randint(np.iinfo(np.int32).max)) if dropout else 0
-        X, Y, sw, val = self._split_validation(X, Y, sw, y, val, rng)
+        X, Y, sw, y, val = self._split_validation(X, Y, sw, y, val, rng)
         self._init_stopping_state(val)
         # the moving statistics of batch normalization are restored with the weights
         best_weights = self._get_weights() if self.early_stopping else None
@@ -573,6 +628,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         net = contract.network(self, deep, update_moving=True)
         records = [net, contract.objective(self), contract.data(deep, wide, Y, sw),
                    contract.fit_workspace(self, batch_size, deep, wide)]
+        scorers = self._scorers()
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
         with blas_threads_for(self._layout, batch_size):
@@ -592,6 +648,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     logs = self._train_epoch(records, sample_idx, batch_size)
                     if val is not None:
                         logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+                    self._add_metrics(logs, scorers, (X, y, sw), val)
                     logs["epoch_time"] = time.perf_counter() - start
                     stop, improved = self._end_epoch(logs, callbacks, incremental)
                     if improved:
@@ -612,11 +669,13 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return opt
 
     def _split_validation(self, X, Y, sw, y, val, rng):
-        """Hold out scikit-learn's early-stopping validation split when none is given."""
+        """Hold out scikit-learn's early-stopping validation split when none is given.
+
+        Returns the training part ``(X, Y, sw, y)`` and the validation set."""
         if not self.early_stopping or val is not None:
-            return X, Y, sw, val
+            return X, Y, sw, y, val
         stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
-        X_train, X_val, Y_train, Y_val, sw_train, sw_val, _, y_val = train_test_split(
+        X_train, X_val, Y_train, Y_val, sw_train, sw_val, y_train, y_val = train_test_split(
             X, Y, sw, y,
             random_state=rng,
             test_size=self.validation_fraction,
@@ -627,7 +686,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        return X_train, Y_train, sw_train, _Validation(
+        return X_train, Y_train, sw_train, y_train, _Validation(
             X_val, y_val, Y_val, sw_val, "the early-stopping split of X (validation_fraction)")
 
     def _init_stopping_state(self, val):
@@ -698,6 +757,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         """
         self._record_epoch(logs)
         stop_requested = self._callbacks_epoch_end(callbacks, logs)
+        self._print_epoch(logs)
         improved = self._update_no_improvement_count(self.early_stopping, logs)
         self._optimizer.end_epoch(self.t_)
         if self._no_improvement_count > self.n_iter_no_change:
@@ -706,7 +766,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             self._no_improvement_count = 0
         if stop_requested or incremental:
             return True, improved
-        if self.n_iter_ == self.max_iter:
+        # n_iter_no_change=np.inf switches the convergence test off: the epoch
+        # budget is then the plan (Keras' epochs=N), not a failure.
+        if self.n_iter_ == self.max_iter and np.isfinite(self.n_iter_no_change):
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
@@ -715,23 +777,85 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             )
         return False, improved
 
-    def _record_epoch(self, logs, verbose=True):
+    def _record_epoch(self, logs):
+        n_before = len(self.history_["loss"])
         for key, value in logs.items():
-            self.history_.setdefault(key, []).append(value)
-        if self.verbose and verbose:
-            if self.verbose == 2:
-                parts = [f"loss: {logs['loss']:.6f}"]
-                if "val_loss" in logs:
-                    parts += [
-                        f"val_loss: {logs['val_loss']:.6f}",
-                        f"val_score: {logs['val_score']:.6f}",
-                    ]
-                print(
-                    f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
-                    f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
+            # a key first seen after some epochs (added by a callback) is padded
+            self.history_.setdefault(key, [None] * n_before).append(value)
+
+    def _print_epoch(self, logs):
+        """verbose=2: a Keras-style line with every figure of the epoch (the
+        scoring metrics and what callbacks added included); verbose=1:
+        scikit-learn's line."""
+        if not self.verbose:
+            return
+        if self.verbose == 2:
+            parts = [
+                f"{key}: {value:.6f}" for key, value in logs.items()
+                if key not in ("learning_rate", "epoch_time") and isinstance(value, Real)
+            ]
+            print(
+                f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
+                f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
+            )
+        else:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+
+    # ------------------------------------------------------------- metrics
+    def _scorers(self):
+        """``scoring`` as a dict {name: scorer}; names become history_ keys."""
+        scoring = getattr(self, "scoring", None)
+        if scoring is None:
+            return {}
+        if isinstance(scoring, str):
+            scoring = [scoring]
+        if isinstance(scoring, (list, tuple)):
+            if not all(isinstance(name, str) for name in scoring):
+                raise ValueError(
+                    "scoring as a list must hold scikit-learn scorer names (str); pass a "
+                    "dict {name: callable} for custom scorers."
                 )
-            else:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            scoring = {name: name for name in scoring}
+        reserved = {"loss", "score", "learning_rate", "epoch_time"}
+        scorers = {}
+        for name, scorer in scoring.items():
+            if not isinstance(name, str) or name in reserved or name.startswith("val_"):
+                raise ValueError(
+                    f"scoring name {name!r} is not allowed: names become history_ keys and "
+                    f"must be str, not start with 'val_' nor be one of {sorted(reserved)}."
+                )
+            scorers[name] = get_scorer(scorer) if isinstance(scorer, str) else scorer
+            if not callable(scorers[name]):
+                raise ValueError(
+                    f"scoring[{name!r}] must be a scorer name or a callable "
+                    f"scorer(estimator, X, y), got {type(scorer).__name__}."
+                )
+        return scorers
+
+    def _metric_names(self):
+        """History keys of the ``scoring`` metrics (without the 'val_' ones)."""
+        scoring = getattr(self, "scoring", None)
+        if scoring is None:
+            return []
+        return [scoring] if isinstance(scoring, str) else list(scoring)
+
+    def _add_metrics(self, logs, scorers, train, val):
+        """The scoring metrics of this epoch on the training data (at the epoch's
+        end) and on the validation set ('val_' prefix), into ``logs``."""
+        if not scorers:
+            return
+        # The data is already validated and in model form: score through a
+        # shallow copy without feature names, so predict does not warn that
+        # the arrays have none.
+        view = copy.copy(self)
+        view.__dict__.pop("feature_names_in_", None)
+        sets = [("", train)]
+        if val is not None:
+            sets.append(("val_", (val.X, val.y, val.sw)))
+        for prefix, (X, y, sw) in sets:
+            weights = {} if np.all(sw == sw[0]) else {"sample_weight": sw}
+            for name, scorer in scorers.items():
+                logs[prefix + name] = float(scorer(view, X, y, **weights))
 
     def _update_no_improvement_count(self, early_stopping, logs):
         """scikit-learn's stopping rule; returns True on a new best validation score."""
@@ -769,7 +893,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return stop
 
     # --------------------------------------------------------------- lbfgs
-    def _fit_lbfgs(self, X, Y, sw, val):
+    def _fit_lbfgs(self, X, Y, sw, val, y=None):
         deep, wide = self._input_blocks(X)
         # batch normalization's batch is the whole training set: one chunk
         chunk = X.shape[0] if self._gamma_off >= 0 else max(1, min(X.shape[0], _CHUNK_ROWS))
@@ -783,6 +907,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = x
             value = loss_grad(theta, *records)
             return value, ws.grad.astype(np.float64)
+
+        scorers = self._scorers()
 
         def at_accepted():
             """Evaluate at ``theta``: auxiliary loss, and batch normalization's
@@ -815,9 +941,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     logs["aux_loss"] = float(ws.aux_loss[0])
             if val is not None:
                 logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+            self._add_metrics(logs, scorers, (X, y, sw), val)
             now = time.perf_counter()
             logs["epoch_time"], state["start"] = now - state["start"], now
-            self._record_epoch(logs, verbose=False)  # scipy prints its own lines
+            self._record_epoch(logs)  # no _print_epoch: scipy prints its own lines
             if self._callbacks_epoch_end(callbacks, logs):
                 state["stopped"] = True
                 raise StopIteration
@@ -858,6 +985,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         if incremental and "callbacks_" in self.__dict__:
             callbacks = self.callbacks_
         else:
+            for cb in self.callbacks or []:
+                _check_callback_signature(cb)
             callbacks = copy.deepcopy(list(self.callbacks or []))
             for i, cb in enumerate(callbacks):
                 if not any(hasattr(cb, hook) for hook in _CALLBACK_HOOKS):
@@ -874,12 +1003,15 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return callbacks
 
     def _callbacks_epoch_end(self, callbacks, logs):
+        """Run on_epoch_end on every callback with one shared logs dict (as
+        Keras does); keys they add are recorded in history_ and ``logs``."""
         epoch = len(self.history_["loss"]) - 1
         stop = False
+        shared = dict(logs)
         for cb in callbacks:
             if not hasattr(cb, "on_epoch_end"):
                 continue
-            answer = cb.on_epoch_end(self, epoch, dict(logs))
+            answer = cb.on_epoch_end(self, epoch, shared)
             if answer is not None and not isinstance(answer, (bool, np.bool_)):
                 # "no" or NaN would stop training by truthiness.
                 raise TypeError(
@@ -887,6 +1019,12 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     "True (stop training), False or None."
                 )
             stop = stop or bool(answer)
+        added = {k: v for k, v in shared.items() if k not in logs}
+        if added:
+            n = len(self.history_["loss"])
+            for key, value in added.items():
+                self.history_.setdefault(key, [None] * (n - 1)).append(value)
+            logs.update(added)
         return stop
 
     def _callbacks_end(self, callbacks):
@@ -916,6 +1054,41 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return tags
 
 
+_HOOK_SIGNATURES = {
+    "on_train_begin": "(self, estimator, logs)",
+    "on_epoch_end": "(self, estimator, epoch, logs)",
+    "on_train_end": "(self, estimator, logs)",
+}
+
+
+def _check_callback_signature(cb):
+    """A TypeError showing sknn's hook signatures when ``cb`` has Keras' ones
+    (``on_epoch_end(self, epoch, logs)``: no estimator argument)."""
+    name = type(cb).__name__
+    # LambdaCallback(on_epoch_end=lambda epoch, logs: ...) is the same habit
+    suffix = "_fn" if hasattr(cb, "on_epoch_end_fn") else ""
+    for hook, expected in _HOOK_SIGNATURES.items():
+        method = getattr(cb, hook + suffix, None)
+        if method is None:
+            continue
+        try:
+            signature = inspect.signature(method)
+        except (TypeError, ValueError):  # builtins: nothing to check
+            continue
+        try:
+            signature.bind(*([None] * expected.count(",")))
+        except TypeError:
+            keras = " (Keras' signature)" if hook == "on_epoch_end" and len(
+                signature.parameters) == 2 else ""
+            raise TypeError(
+                f"Callback {name}.{hook}{signature}{keras} does not match sknn's callback "
+                f"signature: sknn calls {hook}{expected}. Add the estimator as the first "
+                f"argument, e.g. def on_epoch_end(self, estimator, epoch, logs); the "
+                "estimator replaces Keras' self.model, and returning True replaces "
+                "self.model.stop_training = True. See sknn.callbacks."
+            ) from None
+
+
 class _Validation:
     """A validation set in model form: X (model dtype), labels y, encoded Y,
     weights, and the name errors give it."""
@@ -926,6 +1099,23 @@ class _Validation:
 
 #: Per-fit buffers (kept under this name for the kernel tests).
 _Workspace = contract.workspace
+
+
+def _column_names_to_indices(name, names, feature_names):
+    """Column indices of ``names`` in the fitted DataFrame's columns."""
+    if feature_names is None:
+        raise ValueError(
+            f"{name} holds column names {list(names)}, which need X to be a pandas "
+            "DataFrame with string column names; give column indices otherwise."
+        )
+    position = {str(f): i for i, f in enumerate(feature_names)}
+    unknown = [n for n in names.tolist() if str(n) not in position]
+    if unknown:
+        raise ValueError(
+            f"{name} names columns not in X: {unknown}; X's columns are "
+            f"{list(feature_names)}."
+        )
+    return np.array([position[str(n)] for n in names.tolist()], dtype=np.int64)
 
 
 def _as_model_input(X, dtype, name="X"):

@@ -1,6 +1,7 @@
 """``summary()``: a Keras-like table of a fitted MLP's layers."""
 
 _HEAD = ("Layer (type)", "Output Shape", "Param #", "Activation", "Input from")
+_GAP = 2
 
 
 def layer_rows(est):
@@ -60,8 +61,10 @@ def format_summary(est):
     cells = [_HEAD] + [
         (name, str(shape), f"{n:,}", act, src) for name, shape, n, act, src in rows
     ]
-    widths = [max(len(r[j]) for r in cells) + 3 for j in range(len(_HEAD))]
-    width = sum(widths)
+    # Two spaces between columns and none after the last: a wide & deep table
+    # stays near 80 characters (Keras pads more), narrow enough for a docs page.
+    widths = [max(len(r[j]) for r in cells) + _GAP for j in range(len(_HEAD))]
+    width = 1 + sum(widths) - _GAP
 
     def line(r):
         return (" " + "".join(c.ljust(w) for c, w in zip(r, widths))).rstrip()

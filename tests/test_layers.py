@@ -1039,7 +1039,7 @@ def test_early_stopping_restores_moving_statistics(reg_data):
         ),
         X[:90],
         y[:90],
-        validation_data=(X[90:], y[90:]),
+        X_val=X[90:], y_val=y[90:],
     )
     best = int(np.argmin([v for v, _, _ in seen]))
     assert best < len(seen) - 1  # stopped after the best epoch
@@ -1108,7 +1108,7 @@ def test_auxiliary_output_history_and_main_prediction(reg_data):
         ),
         X,
         y,
-        validation_data=(X[:30], y[:30]),
+        X_val=X[:30], y_val=y[:30],
     )
     assert len(est.history_["aux_loss"]) == 10
     assert est.auxiliary_coef_.shape == (6, 1) and est.auxiliary_intercept_.shape == (1,)
@@ -1228,9 +1228,9 @@ def test_batch_norm_trains_a_deep_network_faster(digits):
         n_iter_no_change=1000,
         random_state=0,
     )
-    plain = _quiet_fit(MLPClassifier(**params), X_tr, y_tr, validation_data=(X_va, y_va))
+    plain = _quiet_fit(MLPClassifier(**params), X_tr, y_tr, X_val=X_va, y_val=y_va)
     bn = _quiet_fit(
-        MLPClassifier(batch_normalization=True, **params), X_tr, y_tr, validation_data=(X_va, y_va)
+        MLPClassifier(batch_normalization=True, **params), X_tr, y_tr, X_val=X_va, y_val=y_va
     )
     plain_val = np.array(plain.history_["val_loss"])
     bn_val = np.array(bn.history_["val_loss"])
@@ -1257,12 +1257,12 @@ def test_batch_norm_trains_where_plain_sgd_fails(digits):
     )
     chance = np.log(10)
     try:
-        plain = _quiet_fit(MLPClassifier(**params), X_tr, y_tr, validation_data=(X_va, y_va))
+        plain = _quiet_fit(MLPClassifier(**params), X_tr, y_tr, X_val=X_va, y_val=y_va)
         assert min(plain.history_["val_loss"]) > 0.8 * chance
     except ValueError as exc:  # or it diverges outright
         assert "diverged" in str(exc) or "non-finite" in str(exc)
     bn = _quiet_fit(
-        MLPClassifier(batch_normalization=True, **params), X_tr, y_tr, validation_data=(X_va, y_va)
+        MLPClassifier(batch_normalization=True, **params), X_tr, y_tr, X_val=X_va, y_val=y_va
     )
     assert min(bn.history_["val_loss"]) < 0.3 * chance
     assert max(bn.history_["val_score"]) > 0.7

@@ -20,6 +20,10 @@ import sknn
 from sknn import InconsistentVersionWarning, MLPClassifier, MLPRegressor, Perceptron
 from sknn.callbacks import EarlyStopping
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 _LOADER = textwrap.dedent(
     """
     import json, pickle, sys, joblib, numpy as np
