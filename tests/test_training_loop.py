@@ -51,7 +51,7 @@ def test_x_val_is_transformed_in_a_pipeline():
 
 
 def test_x_val_in_grid_search_and_with_set_output():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, y = _reg_data()
     X = pd.DataFrame(X, columns=list("abcd"))
     Xt, Xv, yt, yv = X.iloc[:180], X.iloc[180:], y[:180], y[180:]
@@ -299,7 +299,7 @@ def test_lr_find_suggestion_trains_close_to_the_best_fixed_rate(dataset):
 
 # ------------------------------------------------------- item 8: small things
 def test_wide_and_deep_features_accept_column_names():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, y = _reg_data()
     df = pd.DataFrame(X, columns=["w0", "d0", "d1", "w1"])
     by_name = _reg(wide_features=["w0", "w1"], deep_features=["d0", "d1"]).fit(df, y)
@@ -338,7 +338,7 @@ def test_html_repr_links_to_sknn_api_page():
 
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")
 def test_feature_name_errors_are_not_blamed_on_numeric_x():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     X, y = _reg_data()
     df = pd.DataFrame(X, columns=list("abcd"))
     est = _reg(max_iter=1).fit(df, y)
