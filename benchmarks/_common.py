@@ -41,6 +41,8 @@ __all__ = [
     "format_table",
     "machine_info",
     "parse_list",
+    "make_data",
+    "torch_train",
 ]
 
 
@@ -61,20 +63,25 @@ def quiet():
         yield
 
 
-def timed(fn):
-    """Wall-clock seconds of one call of ``fn()`` (after a garbage collection)."""
+def timed(fn, clock=time.perf_counter):
+    """Seconds of one call of ``fn()`` (after a garbage collection) on ``clock``.
+
+    ``time.process_time`` (CPU seconds of the process, all its threads) instead
+    of the wall clock hides the time a loaded machine spends running others.
+    """
     gc.collect()
-    start = time.perf_counter()
+    start = clock()
     fn()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def interleaved(contenders, repeats, warmup=()):
+def interleaved(contenders, repeats, warmup=(), clock=time.perf_counter):
     """Time each callable in ``contenders`` (name -> fn) ``repeats`` times.
 
     Rounds alternate the order (forward, then reversed) so that slow phases of a
     shared machine hit every contender alike.  Names in ``warmup`` are called once
-    untimed first (e.g. to compile numba kernels).  Returns name -> list of seconds.
+    untimed first (e.g. to compile numba kernels).  Returns name -> list of seconds
+    (``clock`` as in :func:`timed`).
     """
     names = list(contenders)
     for name in warmup:
@@ -83,7 +90,7 @@ def interleaved(contenders, repeats, warmup=()):
     for r in range(repeats):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
-            times[name].append(timed(contenders[name]))
+            times[name].append(timed(contenders[name], clock))
     return times
 
 
@@ -238,3 +245,53 @@ def machine_info():
 
 def parse_list(text):
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def make_data(shape, n, seed=0):
+    """Random but learnable data of the given shape (float64; cast per case)."""
+    import numpy as np
+
+    rng = np.random.RandomState(seed)
+    if shape == "fmnist":
+        # 10 gaussian classes in 784 dims, pixel-like values in [0, 1].
+        p, k = 784, 10
+        y = rng.randint(k, size=n)
+        centers = rng.uniform(0.0, 1.0, size=(k, p))
+        X = centers[y] + rng.normal(scale=0.35, size=(n, p))
+        np.clip(X, 0.0, 1.0, out=X)
+        return X, y
+    # California housing: 8 standardized features, a smooth nonlinear target.
+    X = rng.normal(size=(n, 8))
+    w = rng.normal(size=8)
+    y = np.tanh(X @ w / 3.0) * 2.0 + 0.5 * np.sin(X[:, 0] * X[:, 1]) + 2.0
+    y += rng.normal(scale=0.1, size=n)
+    return X, y
+
+
+def torch_train(model, loss_fn, batch, epochs, Xt, yt, alpha=1e-4):
+    """The PyTorch loop sknn is compared with, as close to sklearn's MLP as a loop gets.
+
+    Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8), the given batch size, a fresh
+    permutation every epoch, and sklearn's L2 penalty ``alpha`` on the weight
+    matrices (not biases, not batch normalization's scale) as Adam's weight
+    decay.  Trains ``model`` in place and returns it.
+    """
+    import torch
+
+    model.train()
+    decay = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() == 2]
+    rest = [p for n, p in model.named_parameters() if not (n.endswith("weight") and p.dim() == 2)]
+    opt = torch.optim.Adam([{"params": decay, "weight_decay": alpha},
+                            {"params": rest, "weight_decay": 0.0}],
+                           lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    n = Xt.shape[0]
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        perm = torch.randperm(n, generator=gen)
+        for start in range(0, n, batch):
+            idx = perm[start:start + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return model

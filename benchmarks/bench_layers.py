@@ -1,6 +1,7 @@
 """What dropout and batch normalization cost per epoch, against PyTorch with the same layers.
 
     .venv/bin/python benchmarks/bench_layers.py [--rows 11000] [--repeats 3] [--cases ...]
+                                                [--clock cpu|wall]
 
 FMNIST shape (784 features, 10 classes, synthetic), hidden (300, 100), adam,
 one BLAS thread, one epoch per fit.  Four networks: plain, ``dropout=0.2``,
@@ -10,7 +11,10 @@ eps=1e-3) -> ReLU -> Dropout(0.2)``).  Everything runs in this process with
 interleaved repeats; the tables give median epoch times, the cost of each layer
 as a ratio to the same library's plain network, and torch / sknn.  Targets
 (issue 16): dropout <= +15% and batch normalization <= +25% on sknn's epoch,
-and sknn faster than PyTorch with the same layers.
+and sknn faster than PyTorch with the same layers.  Times are the process's CPU
+time by default (``--clock cpu``; one BLAS and one torch thread, so it is the
+fit's own work): on a shared machine the wall clock mostly measures the other
+jobs.  ``--clock wall`` on a quiet machine gives the same ratios.
 """
 
 import os
@@ -23,19 +27,22 @@ from _common import (  # noqa: E402
     blas_threads,
     format_table,
     interleaved,
+    make_data,
     median,
     numba_cache_dir,
     quiet,
+    torch_train,
 )
 
 os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("bench"))
 
 import argparse  # noqa: E402
+import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(REPO))
-from bench_mlp import make_data, set_torch_threads, torch  # noqa: E402
+from bench_mlp import set_torch_threads, torch  # noqa: E402
 
 import sknn  # noqa: E402
 
@@ -77,25 +84,9 @@ def torch_model(params, n_features, tdtype):
 
 
 def torch_fit(params, batch, Xt, yt, alpha=1e-4):
-    """``bench_mlp.torch_fit``'s loop (Adam, L2 on the weights only) with the layers."""
-    model = torch_model(params, Xt.shape[1], Xt.dtype)
-    model.train()
-    loss_fn = torch.nn.CrossEntropyLoss()
-    decay = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() == 2]
-    rest = [p for n, p in model.named_parameters() if not (n.endswith("weight") and p.dim() == 2)]
-    opt = torch.optim.Adam([{"params": decay, "weight_decay": alpha},
-                            {"params": rest, "weight_decay": 0.0}],
-                           lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
-    n = Xt.shape[0]
-    gen = torch.Generator().manual_seed(0)
-    perm = torch.randperm(n, generator=gen)
-    for start in range(0, n, batch):
-        idx = perm[start:start + batch]
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(Xt[idx]), yt[idx])
-        loss.backward()
-        opt.step()
-    return model
+    """One epoch of ``_common.torch_train`` (bench_mlp.py's loop) with the layers."""
+    return torch_train(torch_model(params, Xt.shape[1], Xt.dtype), torch.nn.CrossEntropyLoss(),
+                       batch, 1, Xt, yt, alpha)
 
 
 def run_case(name, args, X64, y):
@@ -108,7 +99,8 @@ def run_case(name, args, X64, y):
                            for k, p in LAYERS.items()})
     for p in LAYERS.values():  # compile every variant, untimed
         sknn_fit(p, batch, X[:300], y[:300])()
-    times = interleaved(contenders, args.repeats)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    times = interleaved(contenders, args.repeats, clock=clock)
     return {k: median(v) for k, v in times.items()}
 
 
@@ -117,6 +109,7 @@ def main(argv=None):
     ap.add_argument("--rows", type=int, default=11000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     args = ap.parse_args(argv)
     X64, y = make_data("fmnist", args.rows)
     set_torch_threads(1)
@@ -136,7 +129,7 @@ def main(argv=None):
     heads = ["case"] + [f"{lib} {k} ms" for k in LAYERS for lib in
                         (("sknn", "torch") if has_torch else ("sknn",))]
     print(f"FMNIST shape, {args.rows} rows x 784, hidden {HIDDEN}, adam, 1 epoch, "
-          f"median of {args.repeats}, 1 BLAS thread (1 torch thread)")
+          f"median of {args.repeats} ({args.clock} time), 1 BLAS thread (1 torch thread)")
     print(format_table(heads, rows))
     rows = []
     for name, t in results.items():

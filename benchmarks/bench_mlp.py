@@ -38,11 +38,13 @@ from _common import (  # noqa: E402  (no numba/sknn import in there)
     format_table,
     interleaved,
     machine_info,
+    make_data,
     median,
     numba_cache_dir,
     parse_list,
     peak_rss_delta,
     quiet,
+    torch_train,
 )
 
 # Before sknn (and numba) are imported.  Keyed by a hash of sknn's sources so an
@@ -87,25 +89,6 @@ PARTS = ("main", "load", "perceptron", "startup")
 
 
 # ---------------------------------------------------------------- data
-def make_data(shape, n, seed=0):
-    """Random but learnable data of the given shape (float64; cast per case)."""
-    rng = np.random.RandomState(seed)
-    if shape == "fmnist":
-        # 10 gaussian classes in 784 dims, pixel-like values in [0, 1].
-        p, k = 784, 10
-        y = rng.randint(k, size=n)
-        centers = rng.uniform(0.0, 1.0, size=(k, p))
-        X = centers[y] + rng.normal(scale=0.35, size=(n, p))
-        np.clip(X, 0.0, 1.0, out=X)
-        return X, y
-    # California housing: 8 standardized features, a smooth nonlinear target.
-    X = rng.normal(size=(n, 8))
-    w = rng.normal(size=8)
-    y = np.tanh(X @ w / 3.0) * 2.0 + 0.5 * np.sin(X[:, 0] * X[:, 1]) + 2.0
-    y += rng.normal(scale=0.1, size=n)
-    return X, y
-
-
 def layer_sizes(shape, hidden, n_features):
     return [n_features, *hidden, 10 if shape == "fmnist" else 1]
 
@@ -146,30 +129,11 @@ def torch_model(shape, hidden, n_features, tdtype):
 
 
 def torch_fit(shape, hidden, batch, epochs, Xt, yt, alpha=1e-4):
-    """A plain PyTorch training loop, as close to sklearn's MLP as a loop gets.
-
-    Same layers and ReLU, Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8), the same
-    batch size and dtype, a fresh permutation every epoch, and sklearn's L2
-    penalty ``alpha`` on the weights (not the biases) as Adam's weight decay.
-    """
+    """A plain PyTorch training loop (``_common.torch_train``) of the same network:
+    same layers and ReLU, batch size and dtype, sklearn's L2 penalty ``alpha``."""
     model = torch_model(shape, hidden, Xt.shape[1], Xt.dtype)
     loss_fn = torch.nn.CrossEntropyLoss() if shape == "fmnist" else torch.nn.MSELoss()
-    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
-    opt = torch.optim.Adam([{"params": weights, "weight_decay": alpha},
-                            {"params": biases, "weight_decay": 0.0}],
-                           lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
-    n = Xt.shape[0]
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=gen)
-        for start in range(0, n, batch):
-            idx = perm[start:start + batch]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(Xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-    return model
+    return torch_train(model, loss_fn, batch, epochs, Xt, yt, alpha)
 
 
 def torch_predict(shape, model, Xt):
