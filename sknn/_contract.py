@@ -114,7 +114,6 @@ def layer_buffers(layout, rows, dtype, aux, gamma_off, dropout):
     return LayerBuffers(
         xhat=np.empty(rows * hidden if bn else 0, dtype=dtype),
         stats=np.empty(3 * hidden if bn else 0),
-        mask=np.empty(rows * hidden if dropout else 0, dtype=dtype),
         dropped=np.empty(rows * hidden if dropout else 0, dtype=dtype),
         aux_acts=np.empty(rows * n_aux, dtype=dtype),
         aux_deltas=np.empty(rows * n_aux, dtype=dtype),

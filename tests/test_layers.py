@@ -5,7 +5,6 @@ out here, and check gradients by central finite differences, in float32 and
 float64.  Tests marked ``nojit`` also run with ``NUMBA_DISABLE_JIT=1``.
 """
 
-import math
 
 import numpy as np
 import pytest
@@ -238,14 +237,17 @@ def ref_mix32(x):
 
 
 def ref_row_key(row):
-    """Sum over non-zero entries of mix(mix(column) ^ key(value)), mod 2**32."""
+    """mix32 of the sum over non-zero entries of bits(value) * c(column), mod 2**32."""
     h = 0
     for j, v in enumerate(row):
         if v != 0:
-            m, e = math.frexp(float(v))
-            vk = ref_mix32((int(m * 2147483648.0) & M32) ^ ref_mix32(e & 0xFFFF))
-            h = (h + ref_mix32(ref_mix32(j) ^ vk)) & M32
-    return h
+            if row.dtype == np.float64:
+                u = int(np.float64(v).view(np.uint64))
+                bits = (u ^ (u >> 32)) & M32
+            else:
+                bits = int(np.float32(v).view(np.uint32))
+            h += (bits * ((ref_mix32(j) >> 1) | 1)) % 2**32
+    return ref_mix32(h % 2**32)
 
 
 def ref_mask(keys, rows, seed, layer, m, rate):
@@ -272,8 +274,13 @@ def test_row_keys(dtype):
     X = rng.normal(size=(7, 5)).astype(dtype)
     X[X < -0.5] = 0
     X[4] = X[1]  # equal rows, equal keys
+    X[5, 2] = -0.0  # the same value as 0.0 (CSR does not store it)
+    X[6, :] = X[0]
+    X[6, 0] = np.nextafter(X[0, 0], np.inf, dtype=dtype)  # one bit differs
     keys = _keys(X)
     assert keys.tolist() == [ref_row_key(row) for row in X]
+    X[5, 2] = 0.0
+    assert _keys(X)[5] == keys[5]
     assert keys[4] == keys[1] and len(set(keys.tolist())) == 6
     assert np.all((keys >= 0) & (keys <= M32))
     import scipy.sparse as sp
@@ -289,27 +296,28 @@ def test_dropout_forward_matches_reference(dtype, rate):
     A = rng.normal(size=(9, 7)).astype(dtype)
     keys = rng.randint(0, 2**32, size=20).astype(np.int64)
     rows = rng.permutation(20)[:9].astype(np.int64)
-    mask = np.full_like(A, np.nan)
     out = np.full_like(A, np.nan)
-    dropout_forward(A, rate, mask, out, keys, rows, 123, 2)
+    dropout_forward(A, rate, out, keys, rows, 123, 2)
     ref = ref_mask(keys, rows, 123, 2, 7, rate).astype(dtype)
-    np.testing.assert_array_equal(mask, ref)
     np.testing.assert_array_equal(out, A * ref)
     assert out.dtype == dtype
     # another seed or layer gives another mask; the same row the same mask anywhere
-    mask2 = np.empty_like(mask)
-    dropout_forward(A, rate, mask2, out, keys, rows, 124, 2)
-    assert not np.array_equal(mask2, mask)
-    dropout_forward(A, rate, mask2, out, keys, rows[::-1].copy(), 123, 2)
-    np.testing.assert_array_equal(mask2, mask[::-1])
+    out2 = np.empty_like(out)
+    dropout_forward(A, rate, out2, keys, rows, 124, 2)
+    assert not np.array_equal(out2 == 0, out == 0)
+    dropout_forward(A, rate, out2, keys, rows, 123, 3)
+    assert not np.array_equal(out2 == 0, out == 0)
+    dropout_forward(A[::-1].copy(), rate, out2, keys, rows[::-1].copy(), 123, 2)
+    np.testing.assert_array_equal(out2, out[::-1])
 
 
 @pytest.mark.nojit
 def test_dropout_rate_is_kept_fraction():
     A = np.ones((400, 50))
-    mask, out = np.empty_like(A), np.empty_like(A)
+    mask = np.empty_like(A)  # the mask itself: dropout of ones
     keys = np.arange(400, dtype=np.int64)  # distinct rows
-    dropout_forward(A, 0.3, mask, out, keys, np.arange(400, dtype=np.int64), 7, 0)
+    dropout_forward(A, 0.3, mask, keys, np.arange(400, dtype=np.int64), 7, 0)
+    out = mask
     dropped = np.mean(mask == 0)
     # 5 binomial standard errors of 20000 draws
     assert abs(dropped - 0.3) < 5 * np.sqrt(0.3 * 0.7 / A.size)
@@ -325,14 +333,13 @@ def test_dropout_rate_is_kept_fraction():
 def test_dropout_backward(dtype):
     rng = np.random.RandomState(6)
     A = rng.normal(size=(9, 4)).astype(dtype)
-    mask, out = np.empty_like(A), np.empty_like(A)
-    dropout_forward(
-        A, 0.4, mask, out, np.arange(9, dtype=np.int64), np.arange(9, dtype=np.int64), 7, 1
-    )
+    keys = rng.randint(0, 2**32, size=12).astype(np.int64)
+    rows = rng.permutation(12)[:9].astype(np.int64)
+    mask = ref_mask(keys, rows, 7, 1, 4, 0.4).astype(dtype)
     D = rng.normal(size=A.shape).astype(dtype)
     Dk = D.copy()
-    dropout_backward(Dk, mask)
-    # d(sum(D * out))/dA = D * mask
+    dropout_backward(Dk, 0.4, keys, rows, 7, 1)
+    # d(sum(D * out))/dA = D * mask, the mask dropout_forward draws
     np.testing.assert_array_equal(Dk, D * mask)
 
 

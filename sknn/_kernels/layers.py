@@ -21,7 +21,8 @@ hash of the row's content (``row_keys``, computed once per fit), a seed the
 caller draws per epoch from the estimator's ``random_state``, the layer and the
 unit (``dropout_forward``): the same seed gives the same masks in any process,
 on any number of threads, with or without NUMBA_DISABLE_JIT, and integer sample
-weights stay equivalent to repeated rows.
+weights stay equivalent to repeated rows.  The backward pass draws the mask
+again instead of storing it.
 """
 
 import math
@@ -43,7 +44,7 @@ def no_layers(dtype):
 def no_layer_buffers(dtype):
     """The ``LayerBuffers`` record of a network whose stages are all off."""
     none = np.empty(0, dtype=dtype)
-    return LayerBuffers(none, np.empty(0), none, none, none, none, none)
+    return LayerBuffers(none, np.empty(0), none, none, none, none)
 
 
 @jit(nogil=True)
@@ -141,39 +142,85 @@ def mix32(x):
 
 
 @jit(nogil=True)
-def value_key(v):
-    """A 32-bit key of a float value (from its mantissa and exponent)."""
-    m, e = math.frexp(v)
-    return mix32((np.int64(m * 2147483648.0) & _M32) ^ mix32(np.int64(e) & 0xFFFF))
+def column_multiplier(j):
+    """Row keys' odd multiplier of column ``j``, below ``2**31`` (products fit int64)."""
+    return (mix32(np.int64(j) & _M32) >> 1) | 1
+
+
+@jit(nogil=True)
+def value_bits(bits, wide):
+    """32 bits of a float's bit pattern: its int32 view, or an int64 view's halves xored."""
+    u = np.int64(bits)
+    return ((u ^ (u >> 32)) if wide else u) & _M32
+
+
+@jit(nogil=True)
+def _dense_row_keys(values, bits, out):
+    n, p = values.shape
+    wide = values.itemsize == 8
+    mult = np.empty(p, dtype=np.int64)
+    for j in range(p):
+        mult[j] = column_multiplier(j)
+    zero = values.dtype.type(0)
+    for i in range(n):
+        h = 0
+        for j in range(p):
+            # -0.0 counts as 0: the same value, and CSR stores neither
+            term = (value_bits(bits[i, j], wide) * mult[j]) & _M32
+            h += 0 if values[i, j] == zero else term
+        out[i] = mix32(h & _M32)
+
+
+@jit(nogil=True)
+def _csr_row_keys(data, bits, indices, indptr, out):
+    zero = data.dtype.type(0)
+    wide = data.itemsize == 8
+    for i in range(indptr.shape[0] - 1):
+        h = 0
+        for k in range(indptr[i], indptr[i + 1]):
+            if data[k] != zero:
+                h += (value_bits(bits[k], wide) * column_multiplier(indices[k])) & _M32
+        out[i] = mix32(h & _M32)
 
 
 @jit(nogil=True)
 def row_keys(block, out):
     """``out[i]``: a 32-bit key of row i's non-zero values and their columns.
 
-    Dense and CSR storage of the same rows give the same keys; equal rows give
-    equal keys, so they get equal dropout masks (``dropout_forward``).
+    ``mix32`` of ``sum_j bits(x_ij) * c_j mod 2**32`` over the non-zero entries,
+    with ``bits`` the value's bit pattern folded to 32 bits (``value_bits``) and
+    ``c_j`` an odd multiplier per column (``column_multiplier``): one integer
+    multiply-add per entry, which vectorises, so keying every row costs about one
+    read of X.  Dense and CSR storage of the same rows give the same keys; equal
+    rows give equal keys, so they get equal dropout masks (``dropout_forward``);
+    rows differing in one entry collide only where the two values' 32 folded bits
+    agree.  A float32 and a float64 copy of X give different keys.
     """
     dense, data, indices, indptr = block
     if indptr.shape[0] > 0:
-        for i in range(indptr.shape[0] - 1):
-            h = 0
-            for k in range(indptr[i], indptr[i + 1]):
-                if data[k] != 0:
-                    h = (h + mix32(mix32(np.int64(indices[k])) ^ value_key(data[k]))) & _M32
-            out[i] = h
+        if data.itemsize == 8:
+            _csr_row_keys(data, data.view(np.int64), indices, indptr, out)
+        else:
+            _csr_row_keys(data, data.view(np.int32), indices, indptr, out)
+    elif dense.itemsize == 8:
+        _dense_row_keys(dense, dense.view(np.int64), out)
     else:
-        n, p = dense.shape
-        for i in range(n):
-            h = 0
-            for j in range(p):
-                if dense[i, j] != 0:
-                    h = (h + mix32(mix32(np.int64(j)) ^ value_key(dense[i, j]))) & _M32
-            out[i] = h
+        _dense_row_keys(dense, dense.view(np.int32), out)
 
 
 @jit(nogil=True)
-def dropout_forward(A, rate, mask, out, keys, rows, seed, layer):
+def _mask_base(seed, layer):
+    return mix32((np.int64(seed) + mix32(np.int64(layer))) & _M32)
+
+
+@jit(nogil=True)
+def _keep_threshold(rate):
+    """Draws ``u`` (32-bit ints) keep their unit where ``u >= rate * 2**32``."""
+    return np.int64(math.ceil(rate * 4294967296.0))
+
+
+@jit(nogil=True)
+def dropout_forward(A, rate, out, keys, rows, seed, layer):
     """Inverted dropout: ``out = A * mask``, ``mask`` 0 with probability ``rate``.
 
     Kept entries of ``mask`` are ``1 / (1 - rate)``.  The draw for unit ``j`` of
@@ -181,26 +228,33 @@ def dropout_forward(A, rate, mask, out, keys, rows, seed, layer):
     a mask depends on the row's content, the epoch's seed and the unit, never on
     the batch's order, composition or thread, so a row of integer weight k
     trains exactly as k copies of it (scikit-learn's sample-weight meaning) and
-    NUMBA_DISABLE_JIT gives the same masks.
+    NUMBA_DISABLE_JIT gives the same masks.  The mask is never stored:
+    ``dropout_backward`` draws it again (a few integer operations per unit,
+    vectorised, cost less than writing and re-reading a mask buffer).
     """
     n, m = A.shape
     dt = A.dtype.type
     scale = dt(1.0 / (1.0 - rate))
     zero = dt(0)
-    threshold = rate * 4294967296.0
-    base = mix32((np.int64(seed) + mix32(np.int64(layer))) & _M32)
+    threshold = _keep_threshold(rate)
+    base = _mask_base(seed, layer)
     for i in range(n):
         r = mix32(keys[rows[i]] ^ base)
         for j in range(m):
             k = scale if mix32((r + j * _GOLDEN) & _M32) >= threshold else zero
-            mask[i, j] = k
             out[i, j] = A[i, j] * k
 
 
 @jit(nogil=True)
-def dropout_backward(D, mask):
-    """dL/dA = dL/d(dropped A) * mask, in place."""
+def dropout_backward(D, rate, keys, rows, seed, layer):
+    """dL/dA = dL/d(dropped A) * mask, in place: the mask ``dropout_forward`` drew."""
     n, m = D.shape
+    dt = D.dtype.type
+    scale = dt(1.0 / (1.0 - rate))
+    zero = dt(0)
+    threshold = _keep_threshold(rate)
+    base = _mask_base(seed, layer)
     for i in range(n):
+        r = mix32(keys[rows[i]] ^ base)
         for j in range(m):
-            D[i, j] *= mask[i, j]
+            D[i, j] *= scale if mix32((r + j * _GOLDEN) & _M32) >= threshold else zero

@@ -149,7 +149,7 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
     """
     layout, n_wide, hidden_code, out_code = net.layout, net.n_wide, net.hidden_code, net.out_code
     dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed = net.layers
-    xhat, stats, mask, dropped, aux_acts, _, _ = lws
+    xhat, stats, dropped, aux_acts, _, _ = lws
     nb = rows.shape[0]
     L = layout.shape[0]
     n_bn = stats.shape[0] // 3
@@ -177,8 +177,8 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
         bias_activate(Z, intercept_view(theta, layout, l), out_code if l == L - 1 else hidden_code,
                       unit_view(zpre, offs, layout, l, nb))
         if l < L - 1 and dropout.shape[0] > 0 and dropout[l] > 0:
-            dropout_forward(Z, dropout[l], unit_view(mask, offs, layout, l, nb),
-                            unit_view(dropped, offs, layout, l, nb), keys, rows, seed, l)
+            dropout_forward(Z, dropout[l], unit_view(dropped, offs, layout, l, nb), keys, rows,
+                            seed, l)
     if aux.shape[0] > 0:
         Za = aux_view(aux_acts, nb, aux[0, 1])
         np.dot(layer_input(acts, dropped, offs, layout, L - 2, nb, dropout),
@@ -237,8 +237,8 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
     and writes gamma's gradient (beta's is the column sum of ``activation_grad``).
     """
     layout, n_wide, hidden_code = net.layout, net.n_wide, net.hidden_code
-    dropout, gamma_off, _, _, _, aux, _, _, _ = net.layers
-    xhat, stats, mask, dropped, _, aux_deltas, aux_tmp = lws
+    dropout, gamma_off, _, _, _, aux, _, keys, seed = net.layers
+    xhat, stats, dropped, _, aux_deltas, aux_tmp = lws
     nb = rows.shape[0]
     L = layout.shape[0]
     n_bn = stats.shape[0] // 3
@@ -272,7 +272,7 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
                 np.dot(Da, coef_view(theta, aux, 0, 0, aux[0, 0]).T, tmp)
                 D_prev += tmp
             if dropout.shape[0] > 0 and dropout[l - 1] > 0:
-                dropout_backward(D_prev, unit_view(mask, offs, layout, l - 1, nb))
+                dropout_backward(D_prev, dropout[l - 1], keys, rows, seed, l - 1)
             gb = intercept_view(grad, layout, l - 1)
             activation_grad(unit_view(acts, offs, layout, l - 1, nb),
                             unit_view(zpre, offs, layout, l - 1, nb), D_prev, hidden_code, gb)

@@ -96,7 +96,6 @@ Workspace = namedtuple("Workspace", [
 LayerBuffers = namedtuple("LayerBuffers", [
     "xhat",        # rows per hidden layer (like acts): batch-normalized values
     "stats",       # float64: every hidden unit's batch mean, then variance, then 1/std
-    "mask",        # rows per hidden layer: dropout masks (0 or 1 / (1 - rate))
     "dropped",     # rows per hidden layer: activations after dropout
     "aux_acts",    # rows x n_outputs: the auxiliary output
     "aux_deltas",  # rows x n_outputs: its delta
