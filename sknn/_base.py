@@ -561,26 +561,33 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         return [int(self._layout[0, 0])] + [int(u) for u in self._layout[:, 1]]
 
     # --------------------------------------------------------- objectives
-    def _objective(self, raw, Y, sw, aux_raw=None):
+    def _objective(self, raw, Y, sw, aux_loss=None):
         """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks.
 
-        With an auxiliary output (its predictions ``aux_raw``) the loss is
+        With an auxiliary output (``aux_loss``: its ``_head_loss``) the loss is
         ``(1 - w) * main + w * aux``, as in training.
         """
         sw_sum = float(sw.sum())
-        obj = contract.objective(self)
-        value = loss_value(Y, raw, sw, obj.loss_code, obj.huber_delta)
-        if aux_raw is not None:
+        value = self._head_loss(raw, Y, sw) * sw_sum
+        if aux_loss is not None:
             w = float(self.auxiliary_loss_weight)
-            value = (1.0 - w) * value + w * loss_value(Y, aux_raw, sw, obj.loss_code,
-                                                       obj.huber_delta)
+            value = (1.0 - w) * value + w * aux_loss * sw_sum
         W = self._theta[: self._layout[0, 3]]
         return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
 
-    def _validation_metrics(self, val):
+    def _head_loss(self, raw, Y, sw):
+        """One output's weighted mean loss, without the penalty (history's "aux_loss")."""
+        obj = contract.objective(self)
+        return loss_value(Y, raw, sw, obj.loss_code, obj.huber_delta) / float(sw.sum())
+
+    def _validation_logs(self, val):
+        """The epoch's "val_loss" and "val_score", and "val_aux_loss" (the auxiliary
+        head's loss, as "aux_loss" is on the training set) with an auxiliary output."""
         raw = self._raw_output(val.X, val.name)
-        aux_raw = self._aux_output(val.X) if self._aux_layout.shape[0] else None
-        loss = self._objective(raw, val.Y, val.sw, aux_raw)
+        logs = {}
+        if self._aux_layout.shape[0]:
+            logs["val_aux_loss"] = self._head_loss(self._aux_output(val.X), val.Y, val.sw)
+        loss = self._objective(raw, val.Y, val.sw, logs.get("val_aux_loss"))
         score = self._score_predictions(val.y, raw, val.sw)
         if not np.isfinite(loss) or (self.early_stopping and not np.isfinite(score)):
             # Early stopping would compare NaN scores forever and return the
@@ -590,7 +597,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 f"finite at epoch {self.n_iter_}; check the validation targets and "
                 "sample weights, and give at least 2 validation rows."
             )
-        return loss, score
+        return {"val_loss": loss, "val_score": score, **logs}
 
     def _aux_output(self, X):
         """The auxiliary head's output for validated X: the deep stack and that head,
@@ -647,7 +654,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                     start = time.perf_counter()
                     logs = self._train_epoch(records, sample_idx, batch_size)
                     if val is not None:
-                        logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+                        logs.update(self._validation_logs(val))
                     self._add_metrics(logs, scorers, (X, y, sw), val)
                     logs["epoch_time"] = time.perf_counter() - start
                     stop, improved = self._end_epoch(logs, callbacks, incremental)
@@ -940,7 +947,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 if self._aux_layout.shape[0]:
                     logs["aux_loss"] = float(ws.aux_loss[0])
             if val is not None:
-                logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+                logs.update(self._validation_logs(val))
             self._add_metrics(logs, scorers, (X, y, sw), val)
             now = time.perf_counter()
             logs["epoch_time"], state["start"] = now - state["start"], now

@@ -157,7 +157,8 @@ _EXTRA_PARAMS = """
         output layer on the deep path's last hidden layer that predicts the same
         target, and training minimises ``(1 - w) * main_loss + w * aux_loss``
         (Keras' ``loss_weights=(0.9, 0.1)`` is ``w=0.1``). Prediction uses the
-        main output; ``history_`` gains "aux_loss".
+        main output; ``history_`` gains "aux_loss" (and "val_aux_loss" with a
+        validation set), Keras' ``aux_output_loss``.
 
     callbacks : list of callback objects, default=None
         Objects with any of ``on_train_begin(estimator, logs)``,

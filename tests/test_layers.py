@@ -1131,6 +1131,9 @@ def test_auxiliary_output_history_and_main_prediction(reg_data):
     W = est._theta[: est._layout[0, 3]]
     expected = 0.9 * main + 0.1 * aux + 0.5 * est.alpha * (W @ W) / 30
     assert est.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-10)
+    # the auxiliary head's own validation loss, as Keras' val_aux_output_loss
+    assert len(est.history_["val_aux_loss"]) == 10
+    assert est.history_["val_aux_loss"][-1] == pytest.approx(aux, rel=1e-10)
     lbfgs = _quiet_fit(
         MLPRegressor(
             hidden_layer_sizes=(8,),
