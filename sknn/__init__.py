@@ -7,6 +7,7 @@ Change ``from sklearn.neural_network import MLPClassifier`` to
 from . import callbacks
 from ._display import HistoryDisplay
 from ._exceptions import DivergenceError
+from ._autoencoder import MLPAutoencoder
 from ._lr_find import lr_find
 from ._mlp import MLPClassifier, MLPRegressor
 from ._perceptron import Perceptron
@@ -18,6 +19,7 @@ __all__ = [
     "DivergenceError",
     "HistoryDisplay",
     "InconsistentVersionWarning",
+    "MLPAutoencoder",
     "MLPClassifier",
     "MLPRegressor",
     "Perceptron",

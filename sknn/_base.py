@@ -147,6 +147,10 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _huber_delta(self):
         return 1.0
 
+    def _layer_activations(self):
+        """Activation name of each hidden layer (the autoencoder's code layer has its own)."""
+        return [self.activation] * (len(self._layout) - 1)
+
     # ---------------------------------------------------------- fit entry
     def _begin_fit(self, y, incremental, classes):
         """Hook run first inside the fit transaction (partial_fit's ``classes``)."""
@@ -332,18 +336,22 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _raw_output(self, X):
         """Network output for validated X (model dtype), as an (n, n_outputs) array."""
         deep, wide = self._input_blocks(X)
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
+        return self._run_network(contract.network(self), deep, wide, X.shape[0])
+
+    def _run_network(self, net, deep, wide, n_rows):
+        """Output of ``net`` (the model's ``Network`` record, or a run of its layers:
+        ``contract.sub_network``) for ``n_rows`` rows of the input blocks."""
+        out = np.empty((n_rows, int(net.layout[-1, 1])), dtype=self._theta.dtype)
         # A read-only theta (memory-mapped pickle) would compile its own kernel
         # specialization; a copy of the parameters is cheap next to that.
         theta = _writable(self._theta)
-        chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
-        net = contract.network(self)
+        chunk = max(1, min(n_rows, PREDICT_ROWS))  # the kernel's own chunk cap
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
         # unlimited OpenBLAS collapsed predict when another job held a core); tiny
         # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
-        with predict_blas_threads_for(self._layout, chunk):
-            predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code, deep,
-                            wide, out, chunk)
+        with predict_blas_threads_for(net.layout, chunk):
+            predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code,
+                            net.layer_codes, deep, wide, out, chunk)
         return out
 
     def _forward(self, X):
@@ -381,7 +389,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         deep, wide = self._input_blocks(X)
         records = (contract.network(self), contract.objective(self),
                    contract.data(deep, wide, Y, sw),
-                   contract.workspace(self._layout, batch_size, deep, wide, self.activation,
+                   contract.workspace(self._layout, batch_size, deep, wide, self._layer_activations(),
                                       self._theta.dtype))
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
@@ -568,7 +576,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _fit_lbfgs(self, X, Y, sw, val):
         deep, wide = self._input_blocks(X)
         chunk = max(1, min(X.shape[0], _CHUNK_ROWS))
-        ws = contract.workspace(self._layout, chunk, deep, wide, self.activation,
+        ws = contract.workspace(self._layout, chunk, deep, wide, self._layer_activations(),
                                 self._theta.dtype, chunked=X.shape[0] > chunk)
         records = (contract.network(self), contract.objective(self),
                    contract.data(deep, wide, Y, sw), ws, float(sw.sum()), chunk)

@@ -22,7 +22,25 @@ def network(est):
     """The ``Network`` record of a fitted (or initialised) MLP."""
     n_wide = 0 if est._wide_idx is None else int(est._wide_idx.size)
     return Network(est._layout, n_wide, ACTIVATION_CODES[est.activation],
-                   ACTIVATION_CODES[est.out_activation_])
+                   ACTIVATION_CODES[est.out_activation_], layer_codes(est._layer_activations()))
+
+
+def layer_codes(activations):
+    """``Network.layer_codes`` for hidden activation names: empty when they are all
+    the same (``hidden_code`` then serves every layer), else one code per layer."""
+    if len(set(activations)) <= 1:
+        return np.empty(0, dtype=np.int64)
+    return np.array([ACTIVATION_CODES[a] for a in activations], dtype=np.int64)
+
+
+def sub_network(net, start, stop, out_activation):
+    """Layers ``start:stop`` of ``net`` as a network of their own, the last of them
+    with ``out_activation`` (a name): the autoencoder's encoder and decoder."""
+    codes = net.layer_codes
+    if codes.shape[0] == 0:
+        codes = np.full(net.layout.shape[0] - 1, net.hidden_code, dtype=np.int64)
+    return Network(np.ascontiguousarray(net.layout[start:stop]), 0, net.hidden_code,
+                   ACTIVATION_CODES[out_activation], np.ascontiguousarray(codes[start:stop - 1]))
 
 
 def objective(est):
@@ -53,14 +71,16 @@ def optimizer_params(est):
 def workspace(layout, rows, deep, wide, activation, dtype, chunked=False):
     """A ``Workspace`` for ``rows`` rows per batch (or chunk).
 
-    ``activation`` is the hidden activation's name (GELU keeps pre-activations);
+    ``activation`` is the hidden activation's name, or a list of them, one per
+    hidden layer (GELU keeps pre-activations);
     ``chunked`` gives ``loss_grad`` its own per-chunk gradient buffer (else
     ``gchunk`` is ``grad``, for a single chunk, or empty in training).
     """
     units = int(layout[:, 1].sum())
     n_out = int(layout[-1, 1])
     grad = np.empty(n_params(layout), dtype=dtype)
-    preact = needs_preactivation(ACTIVATION_CODES[activation])
+    names = [activation] if isinstance(activation, str) else activation
+    preact = any(needs_preactivation(ACTIVATION_CODES[a]) for a in names)
     return Workspace(
         grad=grad,
         acts=np.empty(rows * units, dtype=dtype),

@@ -14,11 +14,13 @@ def layer_rows(est):
         rows.append(("deep_input (Select)", (None, int(deep_idx.size)), 0, "", "input"))
         prev = "deep_input"
     n_layers = len(layout)
+    activations = est._layer_activations()
+    names = est._layer_names() if hasattr(est, "_layer_names") else None
     for i in range(n_layers - 1):
         fan_in, fan_out = int(layout[i, 0]), int(layout[i, 1])
-        name = f"dense_{i + 1}"
+        name = f"dense_{i + 1}" if names is None else names[i]
         rows.append((f"{name} (Dense)", (None, fan_out), fan_in * fan_out + fan_out,
-                     est.activation, prev))
+                     activations[i], prev))
         prev = name
     if wide_idx is not None:
         n_wide = int(wide_idx.size)

@@ -59,6 +59,13 @@ def unit_view(buf, offs, layout, l, nb):
 
 
 @jitable
+def hidden_activation(net, l):
+    """Activation code of hidden layer ``l``: its own entry of ``net.layer_codes``
+    (the autoencoder's code layer differs from the others), else ``hidden_code``."""
+    return net.layer_codes[l] if net.layer_codes.shape[0] > 0 else net.hidden_code
+
+
+@jitable
 def is_sparse(block):
     """Whether an input block is a CSR matrix (the one definition of that test)."""
     return block[3].shape[0] > 0
@@ -107,7 +114,7 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp):
     ``wide_tmp`` is an ``nb x n_outputs`` scratch for the wide product (unused
     when ``n_wide == 0``).  Returns the output activations.
     """
-    layout, n_wide, hidden_code, out_code = net.layout, net.n_wide, net.hidden_code, net.out_code
+    layout, n_wide, out_code = net.layout, net.n_wide, net.out_code
     nb = rows.shape[0]
     L = layout.shape[0]
     for l in range(L):
@@ -120,7 +127,8 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp):
         if l == L - 1 and n_wide > 0:
             input_dot(wide, rows, coef_view(theta, layout, l, 0, n_wide), wide_tmp)
             Z += wide_tmp
-        bias_activate(Z, intercept_view(theta, layout, l), out_code if l == L - 1 else hidden_code,
+        bias_activate(Z, intercept_view(theta, layout, l),
+                      out_code if l == L - 1 else hidden_activation(net, l),
                       unit_view(zpre, offs, layout, l, nb))
     return unit_view(acts, offs, layout, L - 1, nb)
 
@@ -168,7 +176,7 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
     ``wtbuf`` is scratch for ``W.T`` (see ``TRANSPOSE_MAX_BYTES``); layers whose
     ``W`` does not fit in it use BLAS's transposed product directly.
     """
-    layout, n_wide, hidden_code = net.layout, net.n_wide, net.hidden_code
+    layout, n_wide = net.layout, net.n_wide
     nb = rows.shape[0]
     L = layout.shape[0]
     for l in range(L - 1, -1, -1):
@@ -192,5 +200,5 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
             else:
                 np.dot(D, W.T, D_prev)
             activation_grad(unit_view(acts, offs, layout, l - 1, nb),
-                            unit_view(zpre, offs, layout, l - 1, nb), D_prev, hidden_code,
-                            intercept_view(grad, layout, l - 1))
+                            unit_view(zpre, offs, layout, l - 1, nb), D_prev,
+                            hidden_activation(net, l - 1), intercept_view(grad, layout, l - 1))
