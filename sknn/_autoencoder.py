@@ -263,6 +263,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
             # The validation target is X_val itself, dense (the engine's targets are).
             validation = (X_val, X_val.toarray() if sp.issparse(X_val) else X_val,
                           sample_weight_val)
+        X = self._densify_for_noise(X)
         # The target is X itself, validated by the engine like any y.
         return self._fit(X, X, sample_weight, incremental=False, validation_data=validation)
 
@@ -285,7 +286,12 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         self : MLPAutoencoder
             The updated estimator.
         """
+        X = self._densify_for_noise(X)
         return self._fit(X, X, sample_weight, incremental=True)
+
+    def _densify_for_noise(self, X):
+        """Noise makes every input non-zero: sparse X is trained on as dense."""
+        return X.toarray() if self.noise > 0 and sp.issparse(X) else X
 
     # ------------------------------------------------------- engine hooks
     def _begin_fit(self, y, incremental, classes):
@@ -361,7 +367,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
             return super()._train_epoch(records, sample_idx, batch_size)
         # A denoising epoch: the network sees X + noise, the target stays X.
         net, obj, data, ws = records
-        X = _dense_of_block(data.deep, self.n_features_in_)
+        X = data.deep[0]  # dense: _densify_for_noise
         epoch = len(self.history_["loss"])
         rng = np.random.default_rng([self._noise_seed, epoch])
         noisy = X + X.dtype.type(self.noise) * rng.standard_normal(X.shape, dtype=X.dtype)
@@ -480,10 +486,3 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-
-def _dense_of_block(block, n_cols):
-    """The dense rows of a kernel input block (densifying a CSR block)."""
-    dense, data, indices, indptr = block
-    if indptr.shape[0] == 0:
-        return dense
-    return sp.csr_matrix((data, indices, indptr), shape=(indptr.shape[0] - 1, n_cols)).toarray()
