@@ -2,16 +2,24 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Kernel-source-keyed numba cache (see tests/conftest.py for why).
-NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache/$(shell cat sknn/*.py sknn/*/*.py | sha1sum | cut -c1-16)
+# The oldest supported dependencies (the floors in pyproject.toml), for `make test-min`
+# (not yet in .ci/run: its first run still fails, see DEVELOPERS.md).
+MIN_VENV ?= .venv-min
+MIN_VERSIONS := .ci/min-versions.txt
+# Kernel-source-keyed numba cache, the same directory as tests/conftest.py and the
+# benchmarks use (tools/numba_cache_dir.py says why).
+NUMBA_CACHE_DIR ?= $(shell $(PYTHON) tools/numba_cache_dir.py)
 export NUMBA_CACHE_DIR
+# SciPy reads SCIPY_ARRAY_API once, at import, to switch on its array-API support,
+# which scikit-learn's array_api_dispatch needs; set for every command here, as in
+# tests/conftest.py (which says more).
 export SCIPY_ARRAY_API := 1
 # scikit-learn's private helpers we use are re-checked before raising this cap.
 CONSTRAINTS := .ci/constraints.txt
 
-.PHONY: demo test test-nojit bench docs clean
+.PHONY: demo test test-nojit test-min lint bench docs clean
 
-$(VENV)/.installed-%: setup.cfg pyproject.toml $(CONSTRAINTS)
+$(VENV)/.installed-%: pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[$*]"
@@ -27,6 +35,22 @@ test: $(VENV)/.installed-test
 test-nojit: $(VENV)/.installed-test
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -m nojit
 
+# The suite once more on exactly the minimum versions, in a venv of its own (its older
+# numba gets its own cache directory, or each run would overwrite the other's).
+$(MIN_VENV)/.installed: pyproject.toml $(MIN_VERSIONS)
+	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install -q -c $(MIN_VERSIONS) -e ".[test]"
+	touch $@
+
+test-min: $(MIN_VENV)/.installed
+	NUMBA_CACHE_DIR=$$($(PYTHON) tools/numba_cache_dir.py min) \
+		$(MIN_VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
+
+# Lint and import order (rules in pyproject.toml); `ruff check --fix` sorts imports.
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_mlp.py
 
@@ -35,5 +59,5 @@ docs: $(VENV)/.installed-docs
 		SPHINXOPTS="-W --keep-going"
 
 clean:
-	rm -rf $(VENV) .numba_cache .pytest_cache build *.egg-info docs/_build docs/auto_examples \
+	rm -rf $(VENV) $(MIN_VENV) .numba_cache .pytest_cache build *.egg-info docs/_build docs/auto_examples \
 		docs/generated docs/sg_execution_times.rst

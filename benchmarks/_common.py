@@ -1,8 +1,8 @@
 """Timing helpers shared by sknn's benchmarks.
 
 Importing this module does not import numba or sknn, so a benchmark can set
-``NUMBA_CACHE_DIR`` (see :func:`numba_cache_dir`) after importing it and before
-importing sknn.
+``NUMBA_CACHE_DIR`` (``os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())``,
+the directory the test suite uses) after importing it and before importing sknn.
 
 The machine the benchmarks run on is shared and noisy: run the contenders in the
 same process, interleave their repeats (:func:`interleaved`), report medians and
@@ -11,7 +11,6 @@ quote ratios rather than absolute times.
 
 import contextlib
 import gc
-import hashlib
 import os
 import pathlib
 import platform
@@ -23,6 +22,10 @@ import tracemalloc
 import warnings
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+
+# The test suite's numba cache directory (same key, so nothing compiles twice).
+sys.path.insert(0, str(REPO / "tools"))
+from numba_cache_dir import numba_cache_dir  # noqa: E402
 
 __all__ = [
     "REPO",
@@ -39,19 +42,6 @@ __all__ = [
     "machine_info",
     "parse_list",
 ]
-
-
-def numba_cache_dir(name):
-    """A cache directory for benchmark ``name``, keyed by a hash of sknn's sources.
-
-    numba's disk cache only notices edits to the file *defining* a function, so an
-    edited helper in a sibling kernel module would otherwise be served stale.
-    Use as ``os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("mlp"))``.
-    """
-    h = hashlib.sha1()
-    for path in sorted((REPO / "sknn").rglob("*.py")):
-        h.update(path.read_bytes())
-    return str(REPO / ".numba_cache" / "bench" / f"{name}-{h.hexdigest()[:12]}")
 
 
 def blas_threads(threads):

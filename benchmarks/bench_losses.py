@@ -24,7 +24,7 @@ from _common import (  # noqa: E402
     quiet,
 )
 
-os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("losses"))
+os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())
 
 import argparse  # noqa: E402
 

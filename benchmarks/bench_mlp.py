@@ -47,7 +47,7 @@ from _common import (  # noqa: E402  (no numba/sknn import in there)
 
 # Before sknn (and numba) are imported.  Keyed by a hash of sknn's sources so an
 # edited kernel helper never runs from a stale cache.
-os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("mlp"))
+os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())
 
 import argparse  # noqa: E402
 import time  # noqa: E402
@@ -400,6 +400,7 @@ LOAD_HEADERS = ["case", "rows", "BLAS thr", "spinner", "sknn ms/epoch", "sklearn
 
 def run_perceptron(args):
     import bench_perceptron as bp
+
     from sknn import Perceptron
 
     n = 20000 if args.quick else 200000

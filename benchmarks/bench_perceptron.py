@@ -15,7 +15,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from _common import numba_cache_dir  # noqa: E402
 
 # Keyed by a hash of sknn's sources (a stale cache would hide kernel edits).
-os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("perceptron"))
+os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())
 
 import argparse  # noqa: E402
 import time  # noqa: E402
@@ -54,7 +54,10 @@ def text_problem(n_samples=100000, n_features=50000, nnz_per_row=60, n_classes=2
     X = sp.csr_matrix(X.multiply(1.0 / np.sqrt(X.multiply(X).sum(axis=1))))
     w = rng.standard_normal((n_features, n_classes))
     scores = np.asarray(X @ w)
-    y = scores.argmax(axis=1) if n_classes > 2 else (scores[:, 0] > np.median(scores[:, 0])).astype(int)
+    if n_classes > 2:
+        y = scores.argmax(axis=1)
+    else:
+        y = (scores[:, 0] > np.median(scores[:, 0])).astype(int)
     return X, y
 
 
@@ -83,7 +86,8 @@ def main():
         Xw, yw = dense_problem(200, 10, 3)
         Perceptron(**params).fit(Xw, yw)  # compile / load the kernels outside the timing
         Perceptron(**params).fit(sp.csr_matrix(Xw), yw)
-        print(f"{'workload':38s} {'sknn s':>8s} {'sklearn s':>9s} {'sklearn/sknn':>12s} {'same coef':>9s}")
+        print(f"{'workload':38s} {'sknn s':>8s} {'sklearn s':>9s} "
+              f"{'sklearn/sknn':>12s} {'same coef':>9s}")
         for name, (X, y) in problems.items():
             ours, theirs = [], []
             for _ in range(args.repeats):
@@ -95,7 +99,8 @@ def main():
             mo, mt = np.median(ours), np.median(theirs)
             print(f"{name:38s} {mo:8.3f} {mt:9.3f} {mt / mo:11.2f}x {str(same):>9s}")
         print("same coef: dense input follows sklearn's trajectory exactly; sparse input differs")
-        print("by design (sklearn damps sparse intercept updates by 0.01, sknn trains sparse = dense).")
+        print("by design (sklearn damps sparse intercept updates by 0.01, "
+              "sknn trains sparse = dense).")
 
 
 if __name__ == "__main__":

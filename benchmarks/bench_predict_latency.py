@@ -16,8 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import (REPO, format_table, interleaved, machine_info, median,  # noqa: E402
-                     numba_cache_dir, quiet)
+from _common import REPO, format_table, interleaved, machine_info, median, numba_cache_dir, quiet  # noqa: E402
 
 os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("predict_latency"))
 sys.path.insert(0, str(REPO))

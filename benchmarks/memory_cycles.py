@@ -12,26 +12,15 @@ cycles.  Exits non-zero when the growth after warm-up exceeds ``--bound-mb``.
 
 import argparse
 import gc
-import hashlib
 import os
-import pathlib
 import resource
 import sys
 import time
 import warnings
 
-_REPO = pathlib.Path(__file__).resolve().parents[1]
+from _common import numba_cache_dir
 
-
-def _kernel_cache_dir():
-    """The test suite's numba cache (tests/conftest.py): same key, no recompiling."""
-    h = hashlib.sha1()
-    for path in sorted((_REPO / "sknn").rglob("*.py")):
-        h.update(path.read_bytes())
-    return str(_REPO / ".numba_cache" / h.hexdigest()[:16])
-
-
-os.environ.setdefault("NUMBA_CACHE_DIR", _kernel_cache_dir())
+os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir())
 
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402

@@ -14,7 +14,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
 from threadpoolctl import threadpool_limits
 
 import sknn
@@ -43,7 +42,8 @@ def main():
         X, y = loader(return_X_y=True)
         Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
         # a warm-up fit compiles sknn's kernels (or loads them from the disk cache)
-        make_pipeline(StandardScaler(), getattr(sknn, name)(**{**params, "max_iter": 1})).fit(Xtr, ytr)
+        warm_up = getattr(sknn, name)(**{**params, "max_iter": 1})
+        make_pipeline(StandardScaler(), warm_up).fit(Xtr, ytr)
         for lib, module in (("sknn", sknn), ("sklearn", sk)):
             model = make_pipeline(StandardScaler(), getattr(module, name)(**params))
             # One BLAS thread for both: sknn picks it for small networks anyway,

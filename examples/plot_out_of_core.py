@@ -48,7 +48,7 @@ n_epochs = 15
 params = dict(hidden_layer_sizes=(64, 32), learning_rate_init=0.003, random_state=0)
 inc = Incremental(MLPRegressor(**params), shuffle_blocks=True, random_state=0)
 streamed = []
-for epoch in range(n_epochs):
+for _epoch in range(n_epochs):
     inc.partial_fit(Xd, yd)
     streamed.append(r2_score(y_test, inc.estimator_.predict(X_test)))
 
@@ -73,7 +73,7 @@ fig.tight_layout()
 # ``Incremental`` only automates this loop; any iterator of blocks (files read
 # one by one, a database cursor) works the same way.
 est = MLPRegressor(**params)
-for epoch in range(2):
+for _epoch in range(2):
     for xb, yb in zip(Xd.blocks, yd.blocks):
         est.partial_fit(xb.compute(), yb.compute())
 print(f"plain loop, 2 passes: R^2 = {r2_score(y_test, est.predict(X_test)):.3f}")

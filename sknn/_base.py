@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import _contract as contract
 from ._compat import (
     Interval,
     Options,
@@ -28,7 +29,6 @@ from ._compat import (
     check_sample_weight,
     lbfgs_options,
 )
-from . import _contract as contract
 from ._exceptions import DivergenceError
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
@@ -45,6 +45,7 @@ from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for, predict_blas_threads_for
 from ._validation import validate_data
+from ._warnings import user_stacklevel
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 # Rows per chunk of the full-batch L-BFGS pass: bounds workspace memory.
@@ -183,7 +184,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             not isinstance(s, Integral) or isinstance(s, bool) or s <= 0 for s in sizes
         ):
             raise ValueError(
-                f"hidden_layer_sizes must contain positive integers, got {self.hidden_layer_sizes!r}."
+                "hidden_layer_sizes must contain positive integers, "
+                f"got {self.hidden_layer_sizes!r}."
             )
         return [int(s) for s in sizes]
 
@@ -412,7 +414,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     if stop:
                         break
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
+                warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
         if self.early_stopping:
             self._theta = best_theta
         self._callbacks_end(callbacks)
@@ -467,7 +469,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         if self.batch_size > n_samples:
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is "
-                "going to be clipped"
+                "going to be clipped",
+                stacklevel=user_stacklevel(),
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
@@ -519,6 +522,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=user_stacklevel(),
             )
         return False, improved
 
@@ -529,13 +533,16 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             if self.verbose == 2:
                 parts = [f"loss: {logs['loss']:.6f}"]
                 if "val_loss" in logs:
-                    parts += [f"val_loss: {logs['val_loss']:.6f}", f"val_score: {logs['val_score']:.6f}"]
+                    parts += [
+                        f"val_loss: {logs['val_loss']:.6f}",
+                        f"val_score: {logs['val_score']:.6f}",
+                    ]
                 print(
                     f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
                     f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
                 )
             else:
-                print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
 
     def _update_no_improvement_count(self, early_stopping, logs):
         """scikit-learn's stopping rule; returns True on a new best validation score."""
@@ -543,7 +550,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             score = logs["val_score"]
             self.validation_scores_.append(score)
             if self.verbose and self.verbose != 2:
-                print("Validation score: %f" % score)
+                print(f"Validation score: {score:f}")
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
             else:
@@ -624,7 +631,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                              **lbfgs_options("iprint", iprint)},
                 )
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.")
+                warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
                 result = None
         if result is not None and state.get("stopped"):
             self.n_iter_ = int(result.nit)

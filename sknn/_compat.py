@@ -8,8 +8,14 @@ import functools
 
 from sklearn import get_config
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing as safe_indexing
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+# scikit-learn >= 1.7.1 (absent from 1.7.0): the floor in pyproject.toml.
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict as lbfgs_options
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call as check_partial_fit_first_call,
+)
 from sklearn.utils.optimize import _check_optimize_result as check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, _is_fitted
 
@@ -19,8 +25,10 @@ __all__ = [
     "StrOptions",
     "fit_context",
     "check_optimize_result",
+    "check_partial_fit_first_call",
     "check_sample_weight",
     "lbfgs_options",
+    "safe_indexing",
 ]
 
 

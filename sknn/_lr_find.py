@@ -4,10 +4,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone, is_classifier
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_consistent_length
 
+from ._compat import safe_indexing
 from ._display import _require_matplotlib
 from ._exceptions import DivergenceError
 
@@ -196,8 +197,8 @@ def lr_find(
         if i > 0:
             est._optimizer.set_learning_rate(float(lr))
         try:
-            y_batch = None if y is None else _safe_indexing(y, idx)
-            est.partial_fit(_safe_indexing(X, idx), y_batch, **fit_kw)
+            y_batch = None if y is None else safe_indexing(y, idx)
+            est.partial_fit(safe_indexing(X, idx), y_batch, **fit_kw)
         except DivergenceError:  # the engine refuses non-finite losses / weights
             losses.append(np.inf)
             smoothed.append(np.inf)

@@ -10,14 +10,13 @@ from sklearn.utils import column_or_1d
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
-    _check_partial_fit_first_call,
     check_classification_targets,
     type_of_target,
     unique_labels,
 )
 
 from ._base import BaseMLP
-from ._compat import Interval, StrOptions, fit_context
+from ._compat import Interval, StrOptions, check_partial_fit_first_call, fit_context
 
 _COMMON_PARAMS = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -332,7 +331,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # --- targets
     def _begin_fit(self, y, incremental, classes):
-        if incremental and _check_partial_fit_first_call(self, classes):
+        if incremental and check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
@@ -347,7 +346,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            if len(self.classes_) < 2 and not self._label_binarizer.y_type_.startswith("multilabel"):
+            multilabel = self._label_binarizer.y_type_.startswith("multilabel")
+            if len(self.classes_) < 2 and not multilabel:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in the "
                     f"data, but the data contains only one class: {self.classes_[0]!r}."

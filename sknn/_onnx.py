@@ -142,7 +142,9 @@ def _emit_labels(g, classes, index, output):
     values, proto = _label_classes(classes)
     if values.dtype.kind == "U":
         table = g.name("classes")
-        g.container.add_initializer(table, proto, [len(values)], [s.encode("utf-8") for s in values])
+        g.container.add_initializer(
+            table, proto, [len(values)], [s.encode("utf-8") for s in values]
+        )
     else:
         table = g.const("classes", values, dtype=np.int64)
     g.node("Gather", [table, index], output, axis=0)
@@ -164,7 +166,8 @@ def _convert_mlp_classifier(scope, operator, container):
         g.node("Concat", [g.node("Sub", [g.const("one", 1.0), out]), out], proba, axis=1)
         hit = g.node("Greater", [out, g.const("half", 0.5)])
         flat = g.node("Reshape", [hit, g.const("shape", [-1], dtype=np.int64)])
-        _emit_labels(g, est.classes_, g.node("Cast", [flat], to=onnx_proto.TensorProto.INT64), label)
+        flat = g.node("Cast", [flat], to=onnx_proto.TensorProto.INT64)
+        _emit_labels(g, est.classes_, flat, label)
     else:
         g.node("Identity", [out], proba)
         _emit_labels(g, est.classes_, g.node("ArgMax", [out], axis=1, keepdims=0), label)
@@ -203,7 +206,8 @@ def _convert_perceptron(scope, operator, container):
         g.node("Cast", [hit], label, to=onnx_proto.TensorProto.INT64)
     elif est._kind == "binary":
         flat = g.node("Reshape", [hit, g.const("shape", [-1], dtype=np.int64)])
-        _emit_labels(g, est.classes_, g.node("Cast", [flat], to=onnx_proto.TensorProto.INT64), label)
+        flat = g.node("Cast", [flat], to=onnx_proto.TensorProto.INT64)
+        _emit_labels(g, est.classes_, flat, label)
     else:
         _emit_labels(g, est.classes_, g.node("ArgMax", [scores], axis=1, keepdims=0), label)
 

@@ -123,7 +123,7 @@ class StochasticOptimizer:
         if self._learning_rate <= _ADAPTIVE_MIN_RATE:
             return True, "Learning rate too small. Stopping."
         self._learning_rate /= _ADAPTIVE_FACTOR
-        return False, "Setting learning rate to %f" % self._learning_rate
+        return False, f"Setting learning rate to {self._learning_rate:f}"
 
     def copy(self):
         """An independent copy (a fit works on one so a failed fit leaves the old)."""

@@ -20,6 +20,7 @@ from ._compat import Interval, StrOptions, check_sample_weight, fit_context
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
 from ._validation import validate_data
+from ._warnings import user_stacklevel
 
 __all__ = ["Perceptron"]
 
@@ -412,7 +413,9 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             Ysign = np.where(y > 0, 1, -1).astype(np.int8)
             return y, "multilabel", np.arange(n_labels), np.ascontiguousarray(Ysign)
         if y.ndim != 1:
-            raise ValueError(f"y must be 1-D labels or a multilabel indicator matrix; got {target!r}.")
+            raise ValueError(
+                f"y must be 1-D labels or a multilabel indicator matrix; got {target!r}."
+            )
         if incremental_later:
             if self._kind == "multilabel":
                 raise ValueError(
@@ -516,7 +519,9 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             )
             seeds, masks = [seed], [mask]
         elif kind == "multiclass":
-            masks = [self._validation_mask(y, sample_mask, self.random_state)] if early_stopping else [None]
+            masks = [None]
+            if early_stopping:
+                masks = [self._validation_mask(y, sample_mask, self.random_state)]
             rs = check_random_state(self.random_state)
             class_seeds = rs.randint(_MAX_INT, size=n_units)
             seeds = [self._binary_draws(int(s), None, None)[0] for s in class_seeds]
@@ -603,6 +608,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 "Maximum number of iteration reached before convergence. Consider "
                 "increasing max_iter to improve the fit.",
                 ConvergenceWarning,
+                stacklevel=user_stacklevel(),
             )
         # Everything validated and trained: publish the fitted state.
         self.classes_ = classes_
@@ -639,7 +645,8 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         best_score = np.full(n_units, -np.inf)
         no_improvement = np.zeros(n_units, dtype=np.int64)
         train_count = n_samples - val_mask.sum(axis=1)
-        train_count = np.broadcast_to(train_count, (n_units,)) if train_count.shape[0] == 1 else train_count
+        if train_count.shape[0] == 1:
+            train_count = np.broadcast_to(train_count, (n_units,))
         track_objective = bool(self.verbose) or not early_stopping
         tol = self.tol
         if sp.issparse(X):

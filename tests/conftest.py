@@ -3,9 +3,10 @@
 NUMBA_CACHE_DIR is keyed by a hash of the kernel sources, set before numba is
 imported: numba's cache only notices edits to the file defining a function, so
 an edited helper in a sibling kernel module would otherwise be served stale.
+tools/numba_cache_dir.py computes the key, for the Makefile and the benchmarks too.
 """
 
-import hashlib
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -14,15 +15,17 @@ import sys
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _kernel_hash():
-    h = hashlib.sha1()
-    for path in sorted((_ROOT / "sknn").rglob("*.py")):
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+def _numba_cache_dir():
+    spec = importlib.util.spec_from_file_location(
+        "_sknn_numba_cache_dir", _ROOT / "tools" / "numba_cache_dir.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.numba_cache_dir()
 
 
 if "NUMBA_CACHE_DIR" not in os.environ:
-    os.environ["NUMBA_CACHE_DIR"] = str(_ROOT / ".numba_cache" / _kernel_hash())
+    os.environ["NUMBA_CACHE_DIR"] = _numba_cache_dir()
 # Read the real California housing data through sklearn's own loader, offline.
 _SHARED_DATA = _ROOT.parent / "shared" / "data"
 if "SCIKIT_LEARN_DATA" not in os.environ and (_SHARED_DATA / "prime_sklearn_cache.py").exists():
@@ -34,4 +37,24 @@ if "SCIKIT_LEARN_DATA" not in os.environ and (_SHARED_DATA / "prime_sklearn_cach
             capture_output=True,
         )
     os.environ["SCIKIT_LEARN_DATA"] = str(_home)
+# SciPy reads SCIPY_ARRAY_API once, when first imported, to switch on its array-API
+# support; scikit-learn needs it for array_api_dispatch and its estimator checks.
+# sknn's estimators are NumPy-only (no array_api_support tag, so those checks are
+# not generated), but the suite runs under the same set-up as scikit-learn's own CI.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``sklearn_min("X.Y")`` on an older scikit-learn, naming
+    the version: the minimum-versions run (``make test-min``) has such a release."""
+    import pytest
+    import sklearn
+
+    installed = tuple(int(p) for p in sklearn.__version__.split(".")[:2])
+    for item in items:
+        for mark in item.iter_markers("sklearn_min"):
+            needed = mark.args[0]
+            if installed < tuple(int(p) for p in needed.split(".")):
+                item.add_marker(pytest.mark.skip(
+                    reason=f"needs scikit-learn >= {needed} (installed {sklearn.__version__})"
+                ))

@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn import neural_network as sk
-from sklearn.datasets import fetch_california_housing, load_breast_cancer, load_diabetes, load_digits
+from sklearn.datasets import (
+    fetch_california_housing,
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import recall_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
@@ -48,7 +53,8 @@ def test_california_rmse_matches_sklearn(housing):
     X_train, X_valid, _, y_train, y_valid, _ = housing
     rmse = {}
     for name, est in [("sknn", MLPRegressor), ("sklearn", sk.MLPRegressor)]:
-        model = make_pipeline(StandardScaler(), est(hidden_layer_sizes=[50, 50, 50], random_state=42))
+        net = est(hidden_layer_sizes=[50, 50, 50], random_state=42)
+        model = make_pipeline(StandardScaler(), net)
         rmse[name] = root_mean_squared_error(y_valid, model.fit(X_train, y_train).predict(X_valid))
     assert abs(rmse["sknn"] - rmse["sklearn"]) < 0.01
 
@@ -170,7 +176,8 @@ def test_sample_weight_enters_validation_scores():
     reg.fit(X, y, validation_data=(X, y, w))
     from sklearn.metrics import r2_score
 
-    assert reg.history_["val_score"][-1] == pytest.approx(r2_score(y, reg.predict(X), sample_weight=w))
+    expected = r2_score(y, reg.predict(X), sample_weight=w)
+    assert reg.history_["val_score"][-1] == pytest.approx(expected)
 
 
 # ------------------------------------------------------- losses x solvers
@@ -235,8 +242,8 @@ def test_default_init_is_sklearns():
 # --------------------------------------------------------------- wide & deep
 def test_wide_and_deep_layout_and_columns():
     X, y = _diabetes()
-    reg = MLPRegressor(hidden_layer_sizes=(8, 4), wide_features=[0, 2, 9], deep_features=[1, 2, 3, 4],
-                       random_state=0, max_iter=20).fit(X, y)
+    reg = MLPRegressor(hidden_layer_sizes=(8, 4), wide_features=[0, 2, 9],
+                       deep_features=[1, 2, 3, 4], random_state=0, max_iter=20).fit(X, y)
     assert reg.coefs_[0].shape == (4, 8)
     assert reg.coefs_[-1].shape == (3 + 4, 1)  # wide rows first, then the last hidden layer
     # The prediction is exactly: deep path + wide columns @ their rows of coefs_[-1].

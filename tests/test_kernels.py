@@ -21,9 +21,8 @@ from sknn._base import _block, _Workspace
 from sknn._kernels import activations as act
 from sknn._kernels import losses as ls
 from sknn._kernels.activations import ACTIVATION_CODES, activation_grad, bias_activate
-from sknn._kernels.epoch import loss_grad, predict_forward, train_epoch
+from sknn._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
 from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, pointwise_loss
-from sknn._kernels.epoch import PREDICT_ROWS
 from sknn._kernels.network import transpose_into, transpose_workspace_size
 from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
 from sknn._kernels.records import Data, Network, Objective, OptimizerStep

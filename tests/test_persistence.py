@@ -91,12 +91,12 @@ def reloaded(tmp_path_factory, iris):
             _fit(est, Xd, y)
             for fmt in _FORMATS:
                 key = (fmt, np.dtype(dtype).name, i)
-                path = tmp / ("model_%s_%s_%d" % key)
+                path = tmp / ("model_{}_{}_{}".format(*key))
                 if fmt == "pickle":
                     path.write_bytes(pickle.dumps(est))
                 else:
                     joblib.dump(est, path)
-                out = tmp / ("out_%s_%s_%d.npz" % key)
+                out = tmp / ("out_{}_{}_{}.npz".format(*key))
                 jobs.append((fmt, str(path), str(x_path), str(out)))
                 expected[key] = (_outputs(est, Xd), out)
     subprocess.run([sys.executable, str(script), json.dumps(jobs)], check=True,

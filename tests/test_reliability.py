@@ -99,7 +99,10 @@ def _x_with(value):
 
 # case -> (bad X builder, expected message); a builder returns X as the caller passes it.
 # Errors NumPy raises without naming the array get the argument and what it expects.
-_NAMED_X = r"^X(_val)? must be a numeric array-like or sparse matrix of shape \(n_samples, n_features\); .*"
+_NAMED_X = (
+    r"^X(_val)? must be a numeric array-like or sparse matrix of shape "
+    r"\(n_samples, n_features\); .*"
+)
 X_CASES = {
     "nan": (lambda: _x_with(np.nan), r"X contains NaN"),
     "inf": (lambda: _x_with(np.inf), r"X contains infinity"),

@@ -8,10 +8,17 @@ updates ``theta`` in place.  Nothing here allocates per batch.
 import numpy as np
 
 from .._numba import jit
-from .losses import loss_and_output_delta
 from .activations import needs_preactivation
-from .network import (backward_pass, dense_width, forward_pass, gather_rows, intercept_view,
-                      unit_offsets, unit_view)
+from .losses import loss_and_output_delta
+from .network import (
+    backward_pass,
+    dense_width,
+    forward_pass,
+    gather_rows,
+    intercept_view,
+    unit_offsets,
+    unit_view,
+)
 from .optimizers import optimizer_step, sum_squares
 from .records import Network
 

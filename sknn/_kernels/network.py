@@ -109,8 +109,9 @@ def input_t_dot(block, rows, delta, out):
 def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp):
     """Compute every layer's activations for the batch ``rows`` (nb rows).
 
-    ``net`` is the ``Network`` record (records.py).  ``deep``/``wide`` are input blocks holding the batch (dense blocks are the
-    gathered rows).  ``offs`` are the workspaces' layer offsets (``unit_offsets``).
+    ``net`` is the ``Network`` record (records.py).  ``deep``/``wide`` are input blocks
+    holding the batch (dense blocks are the gathered rows).  ``offs`` are the
+    workspaces' layer offsets (``unit_offsets``).
     ``wide_tmp`` is an ``nb x n_outputs`` scratch for the wide product (unused
     when ``n_wide == 0``).  Returns the output activations.
     """
@@ -168,8 +169,9 @@ def transpose_into(W, out):
 def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 
-    ``net`` is the ``Network`` record (records.py).  The output layer's delta (sw-weighted dL/dZ) must already be in ``deltas`` and
-    its bias gradient in ``grad`` (``loss_and_output_delta`` writes both).  Writes
+    ``net`` is the ``Network`` record (records.py).  The output layer's delta (sw-weighted
+    dL/dZ) must already be in ``deltas`` and its bias gradient in ``grad``
+    (``loss_and_output_delta`` writes both).  Writes
     ``grad_W = A^T delta``; each hidden layer's ``grad_b = sum(delta)`` comes out
     of ``activation_grad`` in the pass that forms that delta.  Neither the L2
     term nor the division by the weight sum is applied: the optimizer step adds both.
