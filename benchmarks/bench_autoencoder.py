@@ -118,10 +118,10 @@ def main(argv=None):
                 torch_fit(torch.from_numpy(small))
         for dtype in (np.float32, np.float64):
             X = make_data(args.rows, dtype)
-            contenders = {"sknn": lambda: sknn_fit(X)}
+            contenders = {"sknn": lambda X=X: sknn_fit(X)}
             if torch is not None:
                 Xt = torch.from_numpy(X)
-                contenders["torch"] = lambda: torch_fit(Xt)
+                contenders["torch"] = lambda Xt=Xt: torch_fit(Xt)
             times = interleaved(contenders, args.repeats)
             t_sknn = median(times["sknn"])
             t_torch = median(times["torch"]) if torch is not None else float("nan")

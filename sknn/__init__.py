@@ -5,9 +5,9 @@ Change ``from sklearn.neural_network import MLPClassifier`` to
 """
 
 from . import callbacks
+from ._autoencoder import MLPAutoencoder
 from ._display import HistoryDisplay
 from ._exceptions import DivergenceError
-from ._autoencoder import MLPAutoencoder
 from ._lr_find import lr_find
 from ._mlp import MLPClassifier, MLPRegressor
 from ._perceptron import Perceptron

@@ -391,8 +391,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         deep, wide = self._input_blocks(X)
         records = (contract.network(self), contract.objective(self),
                    contract.data(deep, wide, Y, sw),
-                   contract.workspace(self._layout, batch_size, deep, wide, self._layer_activations(),
-                                      self._theta.dtype))
+                   contract.workspace(self._layout, batch_size, deep, wide,
+                                      self._layer_activations(), self._theta.dtype))
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
         with blas_threads_for(self._layout, batch_size):

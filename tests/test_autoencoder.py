@@ -2,7 +2,6 @@
 against PCA / IsolationForest on real data (digits)."""
 
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -13,7 +12,6 @@ from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -147,7 +145,7 @@ def test_partial_fit_stream(digits):
     X_tr, X_te, _, _ = digits
     ae = MLPAutoencoder(hidden_layer_sizes=(32,), n_components=8, random_state=0)
     before = None
-    for epoch in range(5):
+    for _ in range(5):
         for batch in np.array_split(X_tr, 5):
             ae.partial_fit(batch)
         if before is None:
