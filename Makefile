@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # The oldest supported dependencies (the floors in pyproject.toml), for `make test-min`
-# (not yet in .ci/run: its first run still fails, see DEVELOPERS.md).
+# (run by .ci/run after test-nojit).
 MIN_VENV ?= .venv-min
 MIN_VERSIONS := .ci/min-versions.txt
 # Kernel-source-keyed numba cache, the same directory as tests/conftest.py and the

@@ -4,7 +4,7 @@ Change ``from sklearn.neural_network import MLPClassifier`` to
 ``from sknn import MLPClassifier``; everything else stays the same.
 """
 
-from . import callbacks
+from . import callbacks, model_selection
 from ._autoencoder import MLPAutoencoder
 from ._display import HistoryDisplay
 from ._exceptions import DivergenceError
@@ -25,6 +25,7 @@ __all__ = [
     "Perceptron",
     "callbacks",
     "lr_find",
+    "model_selection",
     "onnx",
 ]
 

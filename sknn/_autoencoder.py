@@ -18,11 +18,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _contract as contract
-from ._base import BaseMLP, _as_model_input, _block
+from ._base import BaseMLP, _block
 from ._compat import Interval, StrOptions, fit_context
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._mlp import _COMMON_PARAMS, _check_solver
-from ._validation import validate_data
+from ._transaction import fit_transaction
 
 #: Bounded reconstructions: the range X must lie in for these settings.
 _UNIT_RANGE = (0.0, 1.0)
@@ -232,6 +232,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ fit
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None, *, X_val=None, sample_weight_val=None):
         """Train the autoencoder to reconstruct X.
@@ -268,6 +269,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         return self._fit(X, X, sample_weight, incremental=False, validation_data=validation)
 
     @available_if(_check_solver)
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, sample_weight=None):
         """Run one epoch of the stochastic solver on X (a batch of a stream).
@@ -375,12 +377,6 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         return super()._train_epoch((net, obj, noisy_data, ws), sample_idx, batch_size)
 
     # ---------------------------------------------------------- inference
-    def _validate_X(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"],
-                          dtype=(np.float64, np.float32), reset=False)
-        return _as_model_input(X, self._theta.dtype)
-
     def transform(self, X):
         """Encode X: the code layer's output.
 
@@ -394,7 +390,8 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         codes : ndarray of shape (n_samples, n_components)
             The codes, in the model's dtype (float32 for a float32 fit).
         """
-        X = self._validate_X(X)
+        X = self._prediction_input(X)
+        self._check_layout()
         net = contract.sub_network(contract.network(self), 0, self._n_encoder_layers(),
                                    self.code_activation)
         deep, wide = self._input_blocks(X)
@@ -421,6 +418,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
                 f"X has {Z.shape[1]} columns, but inverse_transform takes codes of "
                 f"n_components={self.n_components} columns."
             )
+        self._check_layout()
         n_enc = self._n_encoder_layers()
         net = contract.sub_network(contract.network(self), n_enc, len(self._layout),
                                    self.out_activation_)
@@ -440,7 +438,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
             ``-mean_j loss(x_j, x_hat_j)``: the squared error, or the binary
             cross-entropy with ``loss='binary_crossentropy'``.
         """
-        X = self._validate_X(X)
+        X = self._prediction_input(X)
         raw = self._raw_output(X)
         target = X.toarray() if sp.issparse(X) else X
         return -self._reconstruction_error(target, raw)

@@ -35,19 +35,22 @@ from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoc
 from ._kernels.losses import loss_value
 from ._layout import (
     WEIGHT_INITS,
+    check_layout,
     coef_views,
     init_theta,
     intercept_views,
     make_layout,
-    pack,
+    replace_params,
 )
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for, predict_blas_threads_for
-from ._validation import validate_data
+from ._transaction import raise_pending_interrupt, training_interrupts
+from ._validation import check_finite_output, check_loss_weights, validate_data
 from ._warnings import user_stacklevel
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+_CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
 # Rows per chunk of the full-batch L-BFGS pass: bounds workspace memory.
 _CHUNK_ROWS = 4096
 
@@ -102,7 +105,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
     @coefs_.setter
     def coefs_(self, coefs):
-        self._theta = pack(coefs, intercept_views(self._theta, self._layout), self._theta.dtype)
+        self._theta = replace_params(self._fitted_theta("coefs_"), self._layout, coefs=coefs)
 
     @property
     def intercepts_(self):
@@ -113,7 +116,22 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
     @intercepts_.setter
     def intercepts_(self, intercepts):
-        self._theta = pack(coef_views(self._theta, self._layout), intercepts, self._theta.dtype)
+        self._theta = replace_params(self._fitted_theta("intercepts_"), self._layout,
+                                     intercepts=intercepts)
+
+    def _fitted_theta(self, name):
+        if "_theta" not in self.__dict__:
+            raise AttributeError(
+                f"{name} can only be set on a fitted {type(self).__name__} (it must match "
+                "the network's layer shapes); call fit first."
+            )
+        return self._theta
+
+    def _check_layout(self):
+        """The kernels' precondition: theta, layout and inputs describe one network."""
+        n_deep = self.n_features_in_ if self._deep_idx is None else self._deep_idx.size
+        check_layout(self._theta, self._layout, int(n_deep), contract.network(self).n_wide,
+                     self.n_outputs_)
 
     def _get_weights(self):
         """A copy of the flat parameter vector (for callbacks and tools)."""
@@ -152,26 +170,23 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         """Activation name of each hidden layer (the autoencoder's code layer has its own)."""
         return [self.activation] * (len(self._layout) - 1)
 
+    def _output_bias_offset(self, Y, sw):
+        """Added to the initial output bias (0: scikit-learn's initialisation)."""
+        return 0.0
+
     # ---------------------------------------------------------- fit entry
     def _begin_fit(self, y, incremental, classes):
         """Hook run first inside the fit transaction (partial_fit's ``classes``)."""
 
     def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None,
              classes=None):
-        # A failed or interrupted-by-error fit restores the estimator as it was:
-        # every array the loop writes to is a fresh copy, so a shallow snapshot
-        # of __dict__ is enough.
-        # scikit-learn's callback context (sklearn >= 1.9) opens before the
-        # snapshot so a failed fit still hands it to sklearn's teardown.
+        # Runs inside fit_transaction (the public fit / partial_fit): a failed
+        # fit restores the estimator after scikit-learn's callback context
+        # (sklearn >= 1.9, opened here) has been torn down by _fit_context.
         start_fit(self, X, y, sample_weight, incremental)
-        snapshot = dict(self.__dict__)
         try:
             self._begin_fit(y, incremental, classes)
             return self._fit_transaction(X, y, sample_weight, incremental, validation_data)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
         finally:
             self.__dict__.pop("_sklearn_bridge", None)  # holds the training data
 
@@ -237,7 +252,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             reset=first_pass,
         )
         dtype = X.dtype if first_pass else self._theta.dtype
-        X = _as_model_input(X, dtype)
+        X = _as_model_input(X, dtype, "X")
         y, Y = self._validate_targets(y, incremental)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         self._check_targets_for_output(Y)
@@ -246,13 +261,11 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         # Writable targets/weights (a small copy if the caller's were read-only,
         # e.g. memory-mapped on a joblib worker): one kernel specialization.
         Y, sw = _writable(Y), _writable(sw)
-        if not np.any(sw > 0):
-            raise ValueError(
-                "sample_weight times class_weight must have at least one non-zero weight."
-            )
+        check_loss_weights(sw, dtype)
         val = None
         if validation_data is not None:
-            val = self._validate_validation_data(validation_data, dtype, first_pass)
+            val = self._validate_validation_data(validation_data, dtype, first_pass,
+                                                 n_outputs=Y.shape[1])
 
         n_samples, n_features = X.shape
         if first_pass:
@@ -267,6 +280,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             self.n_layers_ = len(layer_units)
             self.out_activation_ = self._output_activation()
             self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype)
+            intercept_views(self._theta, self._layout)[-1][...] += self._output_bias_offset(Y, sw)
             self.n_iter_ = 0
             self.t_ = 0
             self.history_ = {"loss": [], "learning_rate": [], "epoch_time": []}
@@ -279,15 +293,25 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     f"y has {Y.shape[1]} outputs but the fitted model has {self.n_outputs_}."
                 )
             rng = check_random_state(self.random_state)
+            self._check_layout()
             # Train on a copy: the old buffer may be read-only (memory-mapped
             # pickle) and must survive a failed fit untouched.
             self._theta = self._theta.copy()
             self.history_ = {k: list(v) for k, v in self.history_.items()}
 
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(X, Y, y, sw, val, rng, incremental)
-        else:
-            self._fit_lbfgs(X, Y, sw, val)
+        try:
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(X, Y, y, sw, val, rng, incremental)
+            else:
+                self._fit_lbfgs(X, Y, sw, val)
+        except DivergenceError as exc:
+            if np.ptp(sw) == 0:  # uniform weights cannot be the cause
+                raise
+            raise DivergenceError(
+                f"{exc} The training weights (sample_weight times class_weight) range up "
+                f"to {float(sw.max()):.3g}; if that is large, rescale them (only their "
+                "ratios matter, with alpha in the same units)."
+            ) from exc
         if not np.isfinite(self._theta).all():
             raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may contain "
@@ -299,7 +323,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
 
-    def _validate_validation_data(self, validation_data, dtype, first_pass):
+    def _validate_validation_data(self, validation_data, dtype, first_pass, n_outputs=None):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             raise ValueError(
                 "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
@@ -320,9 +344,14 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         )
         y_val = _column_or_1d_quiet(y_val)
         Y_val = np.ascontiguousarray(self._encode_validation_targets(y_val), dtype=dtype)
+        n_outputs = self.n_outputs_ if n_outputs is None else n_outputs
+        if Y_val.shape[1] != n_outputs:
+            raise ValueError(
+                f"y_val has {Y_val.shape[1]} output column(s) but y has {n_outputs}."
+            )
         self._check_targets_for_output(Y_val)
         sw_val = check_sample_weight(sw_val, X_val, dtype, "validation_data sample_weight")
-        return _Validation(_as_model_input(X_val, dtype), y_val, Y_val, sw_val)
+        return _Validation(_as_model_input(X_val, dtype, "X_val"), y_val, Y_val, sw_val)
 
     def _encode_validation_targets(self, y):
         return y.reshape(len(y), -1)
@@ -335,14 +364,17 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         wide_X = None if self._wide_idx is None else X[:, self._wide_idx]
         return _block(deep_X, dtype), _block(wide_X, dtype)
 
-    def _raw_output(self, X):
-        """Network output for validated X (model dtype), as an (n, n_outputs) array."""
+    def _raw_output(self, X, name="X"):
+        """Network output for validated X (model dtype), as an (n, n_outputs) array;
+        ValueError naming ``name`` where it is not finite (never a NaN answer)."""
+        self._check_layout()
         deep, wide = self._input_blocks(X)
-        return self._run_network(contract.network(self), deep, wide, X.shape[0])
+        return self._run_network(contract.network(self), deep, wide, X.shape[0], name)
 
-    def _run_network(self, net, deep, wide, n_rows):
+    def _run_network(self, net, deep, wide, n_rows, name="X"):
         """Output of ``net`` (the model's ``Network`` record, or a run of its layers:
-        ``contract.sub_network``) for ``n_rows`` rows of the input blocks."""
+        ``contract.sub_network``) for ``n_rows`` rows of the input blocks; ValueError
+        naming ``name`` where it is not finite."""
         out = np.empty((n_rows, int(net.layout[-1, 1])), dtype=self._theta.dtype)
         # A read-only theta (memory-mapped pickle) would compile its own kernel
         # specialization; a copy of the parameters is cheap next to that.
@@ -354,15 +386,20 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         with predict_blas_threads_for(net.layout, chunk):
             predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code,
                             net.layer_codes, deep, wide, out, chunk)
+        check_finite_output(out, name, self._theta.dtype)
         return out
 
     def _forward(self, X):
         """Validate X for prediction and return the raw network output."""
+        return self._raw_output(self._prediction_input(X))
+
+    def _prediction_input(self, X):
+        """X validated for prediction (or transform), in the kernels' form."""
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
         )
-        return self._raw_output(_as_model_input(X, self._theta.dtype))
+        return _as_model_input(X, self._theta.dtype, "X")
 
     # --------------------------------------------------------- objectives
     def _objective(self, raw, Y, sw):
@@ -374,10 +411,18 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
 
     def _validation_metrics(self, val):
-        raw = self._raw_output(val.X)
-        if not np.isfinite(raw).all():
-            return np.inf, np.nan
-        return self._objective(raw, val.Y, val.sw), self._score_predictions(val.y, raw, val.sw)
+        raw = self._raw_output(val.X, val.name)
+        loss = self._objective(raw, val.Y, val.sw)
+        score = self._score_predictions(val.y, raw, val.sw)
+        if not np.isfinite(loss) or (self.early_stopping and not np.isfinite(score)):
+            # Early stopping would compare NaN scores forever and return the
+            # initial weights as the result.
+            raise ValueError(
+                f"The validation loss ({loss}) or score ({score}) on {val.name} is not "
+                f"finite at epoch {self.n_iter_}; check the validation targets and "
+                "sample weights, and give at least 2 validation rows."
+            )
+        return loss, score
 
     # ---------------------------------------------------------- stochastic
     def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental):
@@ -396,8 +441,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
         with blas_threads_for(self._layout, batch_size):
-            try:
+            with training_interrupts():
                 for _ in range(self.max_iter):
+                    raise_pending_interrupt()  # the previous epoch is fully recorded
                     if self.shuffle:
                         # In place: the same permutation as scikit-learn's
                         # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
@@ -413,8 +459,6 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         best_theta = self._theta.copy()
                     if stop:
                         break
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
         if self.early_stopping:
             self._theta = best_theta
         self._callbacks_end(callbacks)
@@ -444,7 +488,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        return X_train, Y_train, sw_train, _Validation(X_val, y_val, Y_val, sw_val)
+        return X_train, Y_train, sw_train, _Validation(
+            X_val, y_val, Y_val, sw_val, "the early-stopping split of X (validation_fraction)")
 
     def _init_stopping_state(self, val):
         """Loss curve and stopping-rule state: fresh, or copies continued (partial_fit)."""
@@ -590,6 +635,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         theta = self._theta
 
         def fun(x):
+            raise_pending_interrupt()  # the last accepted iterate is fully recorded
             theta[...] = x
             value = loss_grad(theta, *records)
             return value, ws.grad.astype(np.float64)
@@ -619,20 +665,17 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 raise StopIteration
 
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
-        with blas_threads_for(self._layout, chunk):
-            try:
-                result = scipy.optimize.minimize(
-                    fun,
-                    theta.astype(np.float64),
-                    method="L-BFGS-B",
-                    jac=True,
-                    callback=on_iteration,
-                    options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
-                             **lbfgs_options("iprint", iprint)},
-                )
-            except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.", stacklevel=user_stacklevel())
-                result = None
+        result = None
+        with blas_threads_for(self._layout, chunk), training_interrupts():
+            result = scipy.optimize.minimize(
+                fun,
+                theta.astype(np.float64),
+                method="L-BFGS-B",
+                jac=True,
+                callback=on_iteration,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol,
+                         **lbfgs_options("iprint", iprint)},
+            )
         if result is not None and state.get("stopped"):
             self.n_iter_ = int(result.nit)
             self.loss_ = float(result.fun)
@@ -645,6 +688,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = accepted
             self.n_iter_ = len(self.history_["loss"]) - n_before
             self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
+        if result is not None:  # L-BFGS-B stops on a non-finite loss without raising
+            self._check_divergence()
         self._callbacks_end(callbacks)
 
     # ----------------------------------------------------------- callbacks
@@ -654,6 +699,12 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             callbacks = self.callbacks_
         else:
             callbacks = copy.deepcopy(list(self.callbacks or []))
+            for i, cb in enumerate(callbacks):
+                if not any(hasattr(cb, hook) for hook in _CALLBACK_HOOKS):
+                    raise TypeError(
+                        f"callbacks[{i}] is {cb!r}, which has none of the callback methods "
+                        f"{', '.join(_CALLBACK_HOOKS)}; see sknn.callbacks."
+                    )
             self.callbacks_ = callbacks
         if "_sklearn_bridge" in self.__dict__:  # scikit-learn's callbacks, same hooks
             callbacks = callbacks + [self._sklearn_bridge]
@@ -666,8 +717,16 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         epoch = len(self.history_["loss"]) - 1
         stop = False
         for cb in callbacks:
-            if hasattr(cb, "on_epoch_end") and cb.on_epoch_end(self, epoch, dict(logs)):
-                stop = True
+            if not hasattr(cb, "on_epoch_end"):
+                continue
+            answer = cb.on_epoch_end(self, epoch, dict(logs))
+            if answer is not None and not isinstance(answer, (bool, np.bool_)):
+                # "no" or NaN would stop training by truthiness.
+                raise TypeError(
+                    f"{type(cb).__name__}.on_epoch_end returned {answer!r}; it must return "
+                    "True (stop training), False or None."
+                )
+            stop = stop or bool(answer)
         return stop
 
     def _callbacks_end(self, callbacks):
@@ -698,23 +757,37 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
 
 class _Validation:
-    """A validation set in model form: X (model dtype), labels y, encoded Y, weights."""
+    """A validation set in model form: X (model dtype), labels y, encoded Y,
+    weights, and the name errors give it."""
 
-    def __init__(self, X, y, Y, sw):
-        self.X, self.y, self.Y, self.sw = X, y, Y, sw
+    def __init__(self, X, y, Y, sw, name="X_val"):
+        self.X, self.y, self.Y, self.sw, self.name = X, y, Y, sw, name
 
 
 #: Per-fit buffers (kept under this name for the kernel tests).
 _Workspace = contract.workspace
 
 
-def _as_model_input(X, dtype):
-    """X as the kernels take it: C-contiguous dense or canonical CSR, in ``dtype``."""
+def _as_model_input(X, dtype, name="X"):
+    """X as the kernels take it: C-contiguous dense or canonical CSR, in ``dtype``.
+
+    Casting finite float64 input to a float32 model can overflow to inf (|x| >
+    3.4e38), after validation checked finiteness: ValueError naming ``name``.
+    """
+    narrowing = np.dtype(X.dtype).itemsize > np.dtype(dtype).itemsize
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
         X.sum_duplicates()
-        return X
-    return np.ascontiguousarray(X, dtype=dtype)
+        values = X.data
+    else:
+        X = values = np.ascontiguousarray(X, dtype=dtype)
+    if narrowing and not np.isfinite(values).all():
+        raise ValueError(
+            f"{name} has values too large for this model's {np.dtype(dtype).name} parameters "
+            f"(|x| > {np.finfo(dtype).max:.3g}; the model computes in the dtype of the X it "
+            f"was fitted on). Scale {name} (e.g. StandardScaler) or fit on float64 X."
+        )
+    return X
 
 
 def _block(X, dtype):

@@ -60,10 +60,15 @@ def fit_context(*, prefer_skip_nested_validation):
 
 
 def check_sample_weight(sample_weight, X, dtype, name="sample_weight"):
-    """Validated non-negative weights in ``dtype`` (ones when None); never a view
-    the kernels could write through to the caller's array."""
+    """Validated non-negative weights in ``dtype`` (ones when None), not all zero;
+    never a view the kernels could write through to the caller's array."""
     try:
-        return _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+        sw = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+        # scikit-learn < 1.9 accepts all-zero weights (the weighted loss would divide
+        # by zero); raise what 1.9 raises, whichever release is installed.
+        if not sw.any():
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        return sw
     except ValueError as exc:
         if name != "sample_weight":
             raise ValueError(f"{name}: {exc}") from exc

@@ -46,6 +46,55 @@ def intercept_views(theta, layout):
     return [theta[b: b + fo] for _, fo, _, b in layout]
 
 
+def replace_params(theta, layout, coefs=None, intercepts=None):
+    """A new ``theta`` with ``coefs`` and/or ``intercepts`` replaced.
+
+    Each array must have exactly its layer's shape: a different architecture
+    would leave ``theta`` and ``layout`` disagreeing (the kernels would read
+    past the buffer), and a transposed square-free matrix of the same size would
+    be silently reshaped.  Raises ValueError naming the first mismatch.
+    """
+    for name, arrays, shapes in (
+        ("coefs_", coefs, [(int(fi), int(fo)) for fi, fo, _, _ in layout]),
+        ("intercepts_", intercepts, [(int(fo),) for _, fo, _, _ in layout]),
+    ):
+        if arrays is None:
+            continue
+        arrays = list(arrays)
+        got = [np.shape(a) for a in arrays]
+        if got != shapes:
+            raise ValueError(
+                f"{name} must be a list of {len(shapes)} arrays of shapes {shapes} (the "
+                f"fitted network's layers); got shapes {got}. To change the architecture, "
+                "set hidden_layer_sizes and fit again."
+            )
+    coefs = coef_views(theta, layout) if coefs is None else coefs
+    intercepts = intercept_views(theta, layout) if intercepts is None else intercepts
+    return pack(coefs, intercepts, theta.dtype)
+
+
+def check_layout(theta, layout, n_deep, n_wide, n_outputs):
+    """Raise ValueError unless ``theta`` and ``layout`` describe one network.
+
+    The predict and training kernels index ``theta`` with ``layout`` and the
+    input blocks with its fan-ins unchecked; a buffer or layout replaced out of
+    step (an edited pickle, a direct assignment) must fail here, in O(layers).
+    """
+    layout = np.asarray(layout)
+    ok = layout.ndim == 2 and layout.shape[1] == 4 and layout.shape[0] >= 1
+    if ok:
+        units = [n_deep] + [int(u) for u in layout[:-1, 1]] + [n_outputs]
+        ok = (min(units) > 0 and np.array_equal(make_layout(units, n_wide), layout)
+              and theta.ndim == 1 and theta.size == n_params(layout))
+    if not ok:
+        raise ValueError(
+            f"The fitted parameters are inconsistent: a buffer of {theta.size} values and "
+            f"a layout of shape {layout.shape}, for {n_deep} deep and {n_wide} wide inputs "
+            f"and {n_outputs} outputs. The model was modified or unpickled from a "
+            "corrupted file; fit it again."
+        )
+
+
 def pack(coefs, intercepts, dtype):
     """Flatten per-layer arrays into a new ``theta`` (scikit-learn's ``_pack``)."""
     return np.concatenate([np.ravel(a) for a in list(coefs) + list(intercepts)]).astype(

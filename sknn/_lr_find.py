@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_consistent_length
 from ._compat import safe_indexing
 from ._display import _require_matplotlib
 from ._exceptions import DivergenceError
+from ._validation import check_sparse_structure
 
 __all__ = ["LRFinderResult", "lr_find"]
 
@@ -169,6 +170,9 @@ def lr_find(
             f"tune); got solver={getattr(estimator, 'solver', None)!r}."
         )
 
+    # Mini-batches are sliced out of X and y here, before any fit validates them.
+    check_sparse_structure(X, "X")
+    check_sparse_structure(y, "y")
     check_consistent_length(X, y)  # else the batch indexing fails with an IndexError
 
     lrs = np.geomspace(min_lr, max_lr, int(n_steps))

@@ -7,7 +7,6 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import column_or_1d
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     check_classification_targets,
@@ -17,6 +16,8 @@ from sklearn.utils.multiclass import (
 
 from ._base import BaseMLP
 from ._compat import Interval, StrOptions, check_partial_fit_first_call, fit_context
+from ._transaction import fit_transaction
+from ._validation import check_class_weight, check_classes
 
 _COMMON_PARAMS = """
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
@@ -173,6 +174,19 @@ _ATTRIBUTES = """
 """
 
 
+_NON_NEGATIVE_OUTPUTS = ("relu", "softplus", "exp")
+
+
+def _numeric_targets(y, name):
+    """A regressor's targets as numbers (validate_data converts object y, not strings)."""
+    if y.dtype.kind in "biuf":
+        return y
+    try:
+        return y.astype(np.float64)
+    except ValueError as exc:
+        raise ValueError(f"{name} must hold numbers for a regressor; {exc}") from exc
+
+
 def _check_solver(est):
     if est.solver not in ("sgd", "adam"):
         raise AttributeError(
@@ -283,6 +297,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.deep_features = deep_features
         self.callbacks = callbacks
 
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit the model to data X and labels y.
@@ -307,6 +322,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
     @available_if(_check_solver)
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch of the stochastic solver on (X, y).
@@ -331,6 +347,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # --- targets
     def _begin_fit(self, y, incremental, classes):
+        if classes is not None:
+            classes = check_classes(classes)
         if incremental and check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
@@ -389,14 +407,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 "frequencies of one batch are not those of the data. Pass a dict "
                 "computed on the whole data (sklearn.utils.class_weight.compute_class_weight)."
             )
-        if isinstance(self.class_weight, dict):
-            unknown = [c for c in self.class_weight if c not in set(self.classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight names classes not in y: {unknown}; the classes are "
-                    f"{list(self.classes_)}."
-                )
-        weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        weights = check_class_weight(self.class_weight, self.classes_, y)
         return sw * weights[np.searchsorted(self.classes_, y)].astype(sw.dtype)
 
     def _output_activation(self):
@@ -443,6 +454,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Class probabilities, in the order of ``classes_``.
         """
         raw = self._forward(X)
+        if self.out_activation_ == "logistic":
+            # A saturated sigmoid rounds to exactly 0 or 1; probabilities stay
+            # strictly inside (0, 1) (finite predict_log_proba, scikit-learn's
+            # multilabel contract). predict thresholds the raw output, unchanged.
+            edge = 1 - np.nextafter(raw.dtype.type(1), raw.dtype.type(0))
+            np.clip(raw, edge, 1 - edge, out=raw)
         if self.n_outputs_ == 1:
             p = raw.ravel()
             return np.vstack([1 - p, p]).T
@@ -493,8 +510,10 @@ default='squared_error'
     output_activation : {{'identity', 'relu', 'softplus', 'sigmoid', 'tanh'}}, \
 default='identity'
         Activation of the output layer. 'relu'/'softplus' keep predictions
-        non-negative; 'sigmoid' ([0, 1]) and 'tanh' ([-1, 1]) are bounded and
-        reject targets outside their range.
+        non-negative (their output bias starts at the inverse activation of the
+        weighted mean target, so training starts at the right scale); 'sigmoid'
+        ([0, 1]) and 'tanh' ([-1, 1]) are bounded and reject targets outside
+        their range.
 {_EXTRA_PARAMS}
     Attributes
     ----------
@@ -594,6 +613,7 @@ default='identity'
         self.deep_features = deep_features
         self.callbacks = callbacks
 
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, validation_data=None):
         """Fit the model to data X and targets y.
@@ -618,6 +638,7 @@ default='identity'
         return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
 
     @available_if(_check_solver)
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch of the stochastic solver on (X, y).
@@ -639,11 +660,7 @@ default='identity'
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_targets(self, y, incremental):
-        if y.dtype.kind not in "biuf":  # validate_data converts object y, not strings
-            try:
-                y = y.astype(np.float64)
-            except ValueError as exc:
-                raise ValueError(f"y must hold numbers for a regressor; {exc}") from exc
+        y = _numeric_targets(y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and self.output_activation == "tanh":
@@ -659,6 +676,10 @@ default='identity'
             )
         return y, y.reshape(len(y), -1)
 
+    def _encode_validation_targets(self, y):
+        y = _numeric_targets(y, "y_val")
+        return y.reshape(len(y), -1)
+
     def _check_targets_for_output(self, Y):
         bounds = {"sigmoid": (0.0, 1.0), "logistic": (0.0, 1.0), "tanh": (-1.0, 1.0)}
         if self.output_activation in bounds:
@@ -671,6 +692,20 @@ default='identity'
                     "TransformedTargetRegressor(regressor=MLPRegressor(...), "
                     f"transformer=MinMaxScaler(feature_range=({lo:g}, {hi:g})))."
                 )
+
+    def _output_bias_offset(self, Y, sw):
+        # A relu / softplus output starts near zero while its targets may sit far
+        # above it; start its bias at the inverse activation of the weighted target
+        # mean (softplus^-1(m) = m + log(1 - exp(-m))), as Keras users set a final
+        # bias. Other outputs keep scikit-learn's initialisation.
+        if self.output_activation not in ("relu", "softplus"):
+            return 0.0
+        mean = np.average(Y, axis=0, weights=sw)
+        mean = np.where(mean > 0, mean, 0.0)
+        if self.output_activation == "relu":
+            return mean
+        with np.errstate(divide="ignore"):
+            return np.where(mean > 0, mean + np.log(-np.expm1(-mean)), 0.0)
 
     def _output_activation(self):
         if self.loss == "poisson" and self.output_activation == "identity":
@@ -685,6 +720,14 @@ default='identity'
 
     def _score_predictions(self, y, raw, sample_weight):
         return r2_score(y, raw.ravel() if raw.shape[1] == 1 else raw, sample_weight=sample_weight)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Outputs that cannot go below zero (relu, softplus, Poisson's
+        # exp) fit only non-negative targets; the estimator checks then draw
+        # positive y.
+        tags.target_tags.positive_only = self._output_activation() in _NON_NEGATIVE_OUTPUTS
+        return tags
 
     def predict(self, X):
         """Predict using the multi-layer perceptron.

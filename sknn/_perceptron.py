@@ -1,7 +1,6 @@
 """Perceptron: scikit-learn's linear perceptron on sknn's kernels, plus multilabel TLU layers."""
 
 import copy
-import functools
 import warnings
 from numbers import Integral, Real
 
@@ -11,7 +10,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -19,7 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._compat import Interval, StrOptions, check_sample_weight, fit_context
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
-from ._validation import validate_data
+from ._transaction import fit_transaction
+from ._validation import check_class_weight, check_classes, check_finite_output, validate_data
 from ._warnings import user_stacklevel
 
 __all__ = ["Perceptron"]
@@ -33,27 +32,6 @@ _PENALTIES = {
 _MAX_INT = np.iinfo(np.int32).max
 # WeightVector's renormalisation thresholds in scikit-learn (float64, float32).
 _WSCALE_MIN = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
-
-
-def _restore_on_error(method):
-    """Run ``method``; if it raises, put ``self.__dict__`` back as it was.
-
-    Training works on copies and assigns fitted attributes at the end, but
-    ``validate_data`` records ``n_features_in_`` / ``feature_names_in_`` as it
-    goes; this keeps a failed ``fit`` / ``partial_fit`` from touching a fitted model.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        state = dict(self.__dict__)
-        try:
-            return method(self, *args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-
-    return wrapper
 
 
 class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
@@ -256,8 +234,8 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fitting
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
-    @_restore_on_error
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the perceptron with the online perceptron learning rule.
 
@@ -294,7 +272,6 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
-            accept_large_sparse=False,
             multi_output=True,
             reset=True,
         )
@@ -309,8 +286,8 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             max_iter=self.max_iter, incremental=False, warn_convergence=True,
         )  # fmt: skip
 
+    @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
-    @_restore_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Perform one epoch of the perceptron rule on the given samples.
 
@@ -341,6 +318,8 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         first = not hasattr(self, "classes_")
+        if classes is not None:
+            classes = check_classes(classes)
         if first:
             if self.early_stopping:
                 raise ValueError("early_stopping should be False with partial_fit")
@@ -353,9 +332,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 )
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit.")
-        elif classes is not None and not np.array_equal(
-            np.asarray(classes), self.classes_
-        ) and not (
+        elif classes is not None and not np.array_equal(classes, self.classes_) and not (
             self._kind == "multilabel" and len(classes) == len(self.classes_)
         ):
             raise ValueError(
@@ -369,7 +346,6 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
             order="C",
-            accept_large_sparse=False,
             multi_output=True,
             reset=first,
         )
@@ -423,7 +399,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 )
             classes_ = self.classes_
         elif classes is not None:
-            classes_ = np.unique(np.asarray(classes))
+            classes_ = classes
         else:
             classes_ = np.unique(y)
         unknown = np.setdiff1d(np.unique(y), classes_)
@@ -462,14 +438,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "class_weight is not supported for multilabel y; use sample_weight."
             )
-        if isinstance(self.class_weight, dict):
-            unknown = [c for c in self.class_weight if c not in set(classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight names classes not in y: {unknown}; the classes are "
-                    f"{list(classes_)}."
-                )
-        cw = compute_class_weight(self.class_weight, classes=classes_, y=y)
+        cw = check_class_weight(self.class_weight, classes_, y)
         if kind == "binary":
             pos[0], neg[0] = cw[1], cw[0]
         else:
@@ -547,30 +516,31 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
                 val_mask = val_mask[:1]
         return seeds, val_mask
 
-    def _init_params(self, n_units, n_features, dtype, coef_init, intercept_init, kind):
+    def _init_params(self, n_units, n_features, dtype, coef_init, intercept_init, kind,
+                     names=("coef_init", "intercept_init")):
         if coef_init is not None:
             W = np.array(coef_init, dtype=dtype, order="C", copy=True)
             if kind == "binary":
                 W = W.reshape(1, -1) if W.size == n_features else W
             if W.shape != (n_units, n_features):
                 raise ValueError(
-                    f"coef_init has shape {np.shape(coef_init)}; expected "
+                    f"{names[0]} has shape {np.shape(coef_init)}; expected "
                     f"{(n_features,) if kind == 'binary' else (n_units, n_features)} "
                     f"(n_units={n_units}, n_features={n_features})."
                 )
             if not np.all(np.isfinite(W)):
-                raise ValueError("coef_init contains NaN or infinity.")
+                raise ValueError(f"{names[0]} contains NaN or infinity.")
         else:
             W = np.zeros((n_units, n_features), dtype=dtype)
         if intercept_init is not None:
             b = np.array(intercept_init, dtype=np.float64, copy=True).reshape(-1)
             if b.shape != (n_units,):
                 raise ValueError(
-                    f"intercept_init has shape {np.shape(intercept_init)}; expected "
+                    f"{names[1]} has shape {np.shape(intercept_init)}; expected "
                     f"({n_units},)."
                 )
             if not np.all(np.isfinite(b)):
-                raise ValueError("intercept_init contains NaN or infinity.")
+                raise ValueError(f"{names[1]} contains NaN or infinity.")
         else:
             b = np.zeros(n_units, dtype=np.float64)
         return W, b
@@ -590,8 +560,10 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         sw = check_sample_weight(sample_weight, X, dtype=dtype)
         pos_w, neg_w = self._unit_weights(kind, y, classes_, incremental)
         if incremental:
-            W = np.array(self.coef_, dtype=dtype, order="C", copy=True)
-            b = np.array(self.intercept_, dtype=np.float64, copy=True)
+            # The kernel indexes coef_ by unit and feature unchecked: a coef_ or
+            # intercept_ assigned with another shape must fail here.
+            W, b = self._init_params(n_units, n_features, dtype, self.coef_, self.intercept_,
+                                     kind, names=("coef_", "intercept_"))
             t = float(self.t_)
         else:
             W, b = self._init_params(n_units, n_features, dtype, coef_init, intercept_init, kind)
@@ -651,9 +623,16 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         tol = self.tol
         if sp.issparse(X):
             kernel = _k.epoch_csr
+            if max(X.nnz, n_features) > _MAX_INT:
+                raise ValueError(
+                    f"X has {X.nnz} stored values and {n_features} columns; the Perceptron's "
+                    f"sparse kernel indexes at most {_MAX_INT} of either."
+                )
             Xargs = (
                 X.data,
-                # unsigned indices: numba then skips its negative-index wraparound code
+                # Unsigned indices: numba then skips its negative-index wraparound
+                # code. The values were checked to lie in range by validate_data, so
+                # the int32 cast (from int64 indices) is exact.
                 np.asarray(X.indices, dtype=np.int32).view(np.uint32),
                 np.asarray(X.indptr, dtype=np.int32).view(np.uint32),
             )
@@ -748,6 +727,7 @@ class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        check_finite_output(scores, "X", scores.dtype)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):

@@ -34,7 +34,8 @@ import os
 
 import numpy as np
 
-__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "ModelCheckpoint"]
+__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
+           "OptunaPruning", "TensorBoard"]
 
 
 class Callback:
@@ -341,7 +342,7 @@ class LambdaCallback(Callback):
 
     def on_epoch_end(self, estimator, epoch, logs):
         if self.on_epoch_end_fn is not None:
-            return bool(self.on_epoch_end_fn(estimator, epoch, logs))
+            return self.on_epoch_end_fn(estimator, epoch, logs)  # checked by the engine
         return False
 
     def on_train_end(self, estimator, logs):
@@ -393,4 +394,334 @@ class CSVLogger(Callback):
             if fresh:
                 writer.writeheader()
             writer.writerow(row)
+        return False
+
+
+# ------------------------------------------------------------------ TensorBoard
+def _import_optional(module, extra, caller):
+    """Import an optional dependency or raise an ImportError saying how to get it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"{caller} requires {module.split('.')[0]}, an optional dependency of sknn. "
+            f'Install it with `pip install "sknn[{extra}]"`.'
+        ) from exc
+
+
+def _search_run_name():
+    """Run name from the scikit-learn search fitting this estimator, or None.
+
+    A search (GridSearchCV, RandomizedSearchCV, successive halving) fits every
+    candidate and fold through ``sklearn.model_selection._validation._fit_and_score``,
+    whose arguments ``candidate_progress`` and ``split_progress`` hold
+    ``(index, count)``; the frame is on this call's stack, in a joblib worker too.
+    The final refit runs from the search's ``fit`` without it.
+    """
+    import sys
+
+    frame = sys._getframe(1)
+    in_search = False
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        name = frame.f_code.co_name
+        if module == "sklearn.model_selection._validation" and name == "_fit_and_score":
+            candidate = frame.f_locals.get("candidate_progress")
+            split = frame.f_locals.get("split_progress")
+            if candidate is None or split is None:
+                return None  # cross_validate: no candidate
+            return (f"candidate-{candidate[0]:0{len(str(candidate[1] - 1))}d}/"
+                    f"fold-{split[0]:0{len(str(split[1] - 1))}d}")
+        if module == "sklearn.model_selection._search" and name == "fit":
+            in_search = True
+        frame = frame.f_back
+    return "refit" if in_search else None
+
+
+def _new_run_dir(log_dir, name):
+    """Create and return ``log_dir/name``, or ``name-1``, ``name-2``, ... when taken.
+
+    ``os.makedirs`` without ``exist_ok`` is atomic, so concurrent fits (joblib
+    workers) never share a directory.
+    """
+    import itertools
+
+    base = os.path.join(os.fspath(log_dir), name)
+    for k in itertools.count():
+        path = base if k == 0 else f"{base}-{k}"
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds (its repr has no ``np.``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _hparam_value(value):
+    """A parameter as TensorBoard's HParams dashboard takes it (number, str,
+    bool), or None for parameters that are not hyperparameters (callbacks)."""
+    value = _plain(value)
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (tuple, list)) and all(
+        isinstance(_plain(v), (int, float, str)) for v in value
+    ):
+        return str(tuple(_plain(v) for v in value))
+    if isinstance(value, dict):
+        return str({_plain(k): _plain(v) for k, v in value.items()})
+    return None
+
+
+# Seconds between tensorboardX's flushes while a fit runs (its default, 120,
+# would leave a live TensorBoard two minutes behind).
+_FLUSH_SECS = 1
+
+
+class TensorBoard(Callback):
+    """Write the learning curves to TensorBoard event files.
+
+    Every epoch writes the epoch's figures (the keys of ``history_``: ``loss``,
+    ``learning_rate``, ``val_loss`` and ``val_score`` with a validation set,
+    ``epoch_time``, and what other callbacks add) as scalars at step ``epoch``
+    (0-based, as in ``history_``). View them with ``tensorboard --logdir
+    log_dir``. The files are written with `tensorboardX
+    <https://tensorboardx.readthedocs.io>`__, which needs neither TensorFlow
+    nor PyTorch (``pip install "sknn[tensorboard]"``).
+
+    Parameters
+    ----------
+    log_dir : str or path-like
+        Root directory of the runs; every ``fit`` writes a new run directory
+        below it (see Notes).
+    histogram_freq : int, default=0
+        Write histograms of every layer's weights (``dense_1/kernel``) and
+        biases (``dense_1/bias``), named as in ``summary()``, at every epoch
+        that is a multiple of ``histogram_freq``; 0 writes none.
+    write_hparams : bool, default=True
+        Write the estimator's parameters (``get_params(deep=False)`` without
+        the callbacks) for TensorBoard's HParams dashboard, so the runs of a
+        search compare side by side, with the epoch figures (except
+        ``learning_rate`` and ``epoch_time``) as its metrics.
+    run_name : str or None, default=None
+        Name of the run directory; None names it as described in Notes.
+
+    Attributes
+    ----------
+    run_dir : str or None
+        Directory of the current (last) run.
+
+    Notes
+    -----
+    A fit inside a scikit-learn search (GridSearchCV, RandomizedSearchCV,
+    HalvingGridSearchCV, HalvingRandomSearchCV, with any ``n_jobs``) writes to
+    ``log_dir/candidate-<i>/fold-<k>``, ``i`` and ``k`` being the indices of
+    the candidate in ``cv_results_`` and of the CV split; the search's final
+    refit writes to ``log_dir/refit``. Any other fit writes to
+    ``log_dir/run``. A name that exists already gets the first free suffix
+    ``-1``, ``-2``, ... (a second fit, or a later round of successive
+    halving), so a fit never writes into another fit's run. The next
+    ``partial_fit`` call continues the same run.
+
+    tensorboardX writes from a thread of its own; events reach the file
+    within a second (TensorBoard shows a fit while it runs) and all of them
+    by the end of ``fit``. A fit stopped by an exception (such as
+    :class:`OptunaPruning`'s) keeps its epochs: the writer is closed when
+    that fit's copy of the callback is released, or at interpreter exit.
+
+    Examples
+    --------
+    >>> from sknn import MLPClassifier
+    >>> from sknn.callbacks import TensorBoard
+    >>> clf = MLPClassifier(callbacks=[TensorBoard("logs", histogram_freq=5)])
+    """
+
+    def __init__(self, log_dir, histogram_freq=0, write_hparams=True, run_name=None):
+        self.log_dir = log_dir
+        self.histogram_freq = histogram_freq
+        self.write_hparams = write_hparams
+        self.run_name = run_name
+
+    def _params(self):
+        return {"log_dir": self.log_dir, "histogram_freq": self.histogram_freq,
+                "write_hparams": self.write_hparams, "run_name": self.run_name}
+
+    def __getstate__(self):
+        # An open writer (a thread and a file) neither pickles nor deep-copies.
+        state = self.__dict__.copy()
+        state.pop("_writer", None)
+        state.pop("_closer", None)
+        state.pop("_session_end", None)
+        return state
+
+    def on_train_begin(self, estimator, logs):
+        if (not isinstance(self.histogram_freq, (int, np.integer))
+                or isinstance(self.histogram_freq, bool) or self.histogram_freq < 0):
+            raise ValueError(
+                f"histogram_freq must be a non-negative int, got {self.histogram_freq!r}."
+            )
+        if self.run_name is not None and not isinstance(self.run_name, str):
+            raise TypeError(f"run_name must be a str or None, got {self.run_name!r}.")
+        tbx = _import_optional("tensorboardX", "tensorboard", "sknn.callbacks.TensorBoard")
+        if not (self._continues(estimator) and getattr(self, "run_dir", None)):
+            name = self.run_name or _search_run_name() or "run"
+            self.run_dir = _new_run_dir(self.log_dir, name)
+            self._n_files = 0
+            self._hparams_pending = bool(self.write_hparams)
+        # A partial_fit call continuing the run adds a file; the suffix keeps
+        # files opened within the same second apart.
+        self._n_files += 1
+        import weakref
+
+        self._writer = tbx.SummaryWriter(
+            self.run_dir, flush_secs=_FLUSH_SECS,
+            filename_suffix=f".{os.getpid()}.{self._n_files}",
+        )
+        # A fit stopped by an exception never reaches on_train_end: close the
+        # writer when this callback copy is dropped.
+        self._closer = weakref.finalize(self, self._writer.close)
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        self._last_epoch = epoch
+        writer = self._writer
+        figures = {k: float(v) for k, v in logs.items()
+                   if isinstance(v, (int, float, np.integer, np.floating))
+                   and not isinstance(v, (bool, np.bool_))}
+        if self._hparams_pending:
+            self._write_hparams(estimator, figures)
+        for key, value in figures.items():
+            writer.add_scalar(key, value, global_step=epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            for i, (w, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_)):
+                writer.add_histogram(f"dense_{i + 1}/kernel", w, global_step=epoch)
+                writer.add_histogram(f"dense_{i + 1}/bias", b, global_step=epoch)
+        return False
+
+    def on_train_end(self, estimator, logs):
+        writer = self.__dict__.pop("_writer", None)
+        if writer is not None:
+            if getattr(self, "_session_end", None) is not None:
+                writer.file_writer.add_summary(self._session_end)  # status: finished
+            self._closer.detach()
+            writer.close()
+
+    def _write_hparams(self, estimator, figures):
+        from tensorboardX.summary import hparams
+
+        params = {}
+        for key, value in estimator.get_params(deep=False).items():
+            if key != "callbacks" and (value := _hparam_value(value)) is not None:
+                params[key] = value
+        # The dashboard's metrics: the figures that rate a run (not the
+        # learning rate, also a parameter's name, nor the epoch time).
+        metrics = dict.fromkeys(k for k in figures if k not in ("learning_rate", "epoch_time"))
+        experiment, start, self._session_end = hparams(params, metrics)
+        file_writer = self._writer.file_writer
+        file_writer.add_summary(experiment)
+        file_writer.add_summary(start)
+        self._hparams_pending = False
+
+
+# --------------------------------------------------------------------- Optuna
+class OptunaPruning(Callback):
+    """Report every epoch to an Optuna trial and stop the fit when it is pruned.
+
+    After every epoch the monitored figure goes to ``trial.report(value,
+    step=epoch)`` (``epoch`` as in ``history_``: a warm-started fit goes on
+    counting); when the study's pruner then says so
+    (``trial.should_prune()``), the fit raises :class:`optuna.TrialPruned`,
+    which Optuna records as a pruned trial. As for any failed fit, the
+    estimator is left as it was before that fit. Needs ``pip install
+    "sknn[optuna]"``.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The trial of the objective function running this fit.
+    monitor : str, default="val_loss"
+        Key of the epoch logs to report. A name ending in "loss" needs a study
+        that minimises, one ending in "score" a study that maximises.
+        "val_loss" and "val_score" need a validation set
+        (``fit(..., validation_data=(X_val, y_val))``).
+
+    Notes
+    -----
+    Callbacks run in list order and the exception ends the epoch: put
+    OptunaPruning last so that the others (:class:`TensorBoard`,
+    :class:`CSVLogger`) record the epoch it prunes at. Copies of the callback
+    (``fit`` runs a deep copy, ``clone`` copies the parameters) report to the
+    same trial. Report from one fit per trial: the
+    fits of a cross-validation would report the same steps several times,
+    and Optuna keeps only the first value of a step.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> from sklearn.datasets import load_digits
+    >>> from sknn import MLPClassifier
+    >>> from sknn.callbacks import OptunaPruning
+    >>> X, y = load_digits(return_X_y=True)
+    >>> def objective(trial):
+    ...     clf = MLPClassifier(
+    ...         hidden_layer_sizes=(trial.suggest_int("n_neurons", 16, 128, log=True),),
+    ...         max_iter=10, random_state=0,
+    ...         callbacks=[OptunaPruning(trial, monitor="val_score")])
+    ...     clf.fit(X[:1200] / 16, y[:1200], validation_data=(X[1200:] / 16, y[1200:]))
+    ...     return clf.history_["val_score"][-1]
+    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.optimize(objective, n_trials=3)
+    """
+
+    def __init__(self, trial, monitor="val_loss"):
+        self.trial = trial
+        self.monitor = monitor
+
+    def _params(self):
+        return {"trial": self.trial, "monitor": self.monitor}
+
+    def __deepcopy__(self, memo):
+        # The trial is shared, not copied: a copy would report to a copy of
+        # the study (and its storage may not copy at all).
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            setattr(new, key, value if key == "trial" else copy.deepcopy(value, memo))
+        return new
+
+    def on_train_begin(self, estimator, logs):
+        optuna = _import_optional("optuna", "optuna", "sknn.callbacks.OptunaPruning")
+        mode = _mode(self.monitor)
+        directions = self.trial.study.directions
+        if len(directions) != 1:
+            raise ValueError(
+                "OptunaPruning needs a single-objective study: Optuna does not prune "
+                f"multi-objective trials (this study has {len(directions)} objectives)."
+            )
+        wanted = (optuna.study.StudyDirection.MINIMIZE if mode == "min"
+                  else optuna.study.StudyDirection.MAXIMIZE)
+        if directions[0] != wanted:
+            raise ValueError(
+                f"monitor={self.monitor!r} is {'minimised' if mode == 'min' else 'maximised'} "
+                f"but the study's direction is {directions[0].name.lower()}: monitor a "
+                "figure that goes the study's way (a name ending in 'loss' to minimise, "
+                "in 'score' to maximise)."
+            )
+        self._pruned = optuna.TrialPruned
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        self.trial.report(_monitored(self.monitor, logs), step=epoch)
+        if self.trial.should_prune():
+            raise self._pruned(f"Trial was pruned at epoch {epoch} ({self.monitor}).")
         return False

@@ -143,7 +143,11 @@ def test_scores_match_sklearn_on_real_data(loader, est, sk_est):
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
     kw = dict(random_state=0, max_iter=300)
     if est is MLPRegressor:
-        kw.update(solver="lbfgs", hidden_layer_sizes=(20,), max_iter=500)
+        # L-BFGS amplifies last-bit differences (sknn's kernels sum in another order
+        # than sklearn's NumPy): on diabetes the two runs agree to 1e-9 after 100
+        # iterations but not at all after 500 (coefs 2-4 apart on every scipy tried),
+        # where the scores agreed only by chance; stop inside the reproducible range.
+        kw.update(solver="lbfgs", hidden_layer_sizes=(20,), max_iter=100)
     ours = make_pipeline(StandardScaler(), est(**kw)).fit(Xtr, ytr).score(Xte, yte)
     theirs = make_pipeline(StandardScaler(), sk_est(**kw)).fit(Xtr, ytr).score(Xte, yte)
     assert ours == pytest.approx(theirs, abs=0.02)

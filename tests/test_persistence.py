@@ -75,6 +75,12 @@ _FORMATS = ("pickle", "joblib")
 _DTYPES = (np.float32, np.float64)
 
 
+# Only a guard against a hung child: the fresh process imports numba and loads (or,
+# when another worker is still writing the cache, compiles) the predict kernels of
+# every estimator in two dtypes, which took over 120 s on a loaded 2-core CI machine.
+_FRESH_PROCESS_TIMEOUT = 600
+
+
 @pytest.fixture(scope="module")
 def reloaded(tmp_path_factory, iris):
     """Every (format, dtype, estimator) saved here and predicted by ONE fresh process."""
@@ -100,7 +106,7 @@ def reloaded(tmp_path_factory, iris):
                 jobs.append((fmt, str(path), str(x_path), str(out)))
                 expected[key] = (_outputs(est, Xd), out)
     subprocess.run([sys.executable, str(script), json.dumps(jobs)], check=True,
-                   env=dict(os.environ), timeout=120)
+                   env=dict(os.environ), timeout=_FRESH_PROCESS_TIMEOUT)
     return expected
 
 

@@ -26,6 +26,13 @@ from sknn import MLPClassifier, MLPRegressor, Perceptron
 ESTIMATORS = [
     MLPClassifier(),
     MLPRegressor(),
+    # Defaults but one parameter (issue 13: lbfgs saturated predict_proba to 1.0,
+    # softplus outputs could not fit the checks' negative targets).
+    MLPClassifier(solver="lbfgs"),
+    MLPRegressor(solver="lbfgs"),
+    MLPRegressor(loss="huber"),
+    MLPRegressor(loss="absolute_error"),
+    MLPRegressor(output_activation="softplus"),
     MLPClassifier(solver="sgd", hidden_layer_sizes=(10,), learning_rate_init=0.01),
     MLPRegressor(solver="sgd", hidden_layer_sizes=(10,), learning_rate_init=0.01),
     MLPClassifier(solver="lbfgs", hidden_layer_sizes=(10,)),
