@@ -1,7 +1,7 @@
 """
-=================================================
+==================================================
 An autoencoder beside PCA: codes, errors, outliers
-=================================================
+==================================================
 
 :class:`~sknn.MLPAutoencoder` is a network trained to reproduce its input
 through a narrow code layer; as a scikit-learn transformer it sits where

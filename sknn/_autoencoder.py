@@ -407,8 +407,8 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
-            The reconstructions.
+        X_original : ndarray of shape (n_samples, n_features)
+            The reconstructions, in the input space seen by ``fit``.
         """
         check_is_fitted(self)
         dtype = self._theta.dtype
@@ -473,6 +473,23 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         # x log p + (1 - x) log(1 - p), with 0 log 0 = 0 at the ends
         ll = np.where(X > 0, X * np.log(P), 0.0) + np.where(X < 1, (1 - X) * np.log1p(-P), 0.0)
         return -np.mean(ll, axis=1)
+
+    def set_output(self, *, transform=None):
+        """Set the container ``transform`` and ``fit_transform`` return.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            "pandas" or "polars" return a DataFrame with the columns of
+            :meth:`get_feature_names_out`; "default" a NumPy array; None leaves
+            the configuration unchanged.
+
+        Returns
+        -------
+        self : MLPAutoencoder
+            The estimator.
+        """
+        return super().set_output(transform=transform)
 
     @property
     def _n_features_out(self):
