@@ -39,12 +39,9 @@ import argparse  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(REPO))
-import sknn  # noqa: E402
+from bench_mlp import torch, torch_adam  # noqa: E402  (torch is None when not installed)
 
-try:  # never installed by this script (pip install torch==2.13.0)
-    import torch
-except ImportError:
-    torch = None
+import sknn  # noqa: E402
 
 N_FEATURES = 784
 HIDDEN = (300,)
@@ -81,11 +78,7 @@ def torch_fit(Xt, epochs=1):
         if i not in (len(HIDDEN), len(sizes) - 2):  # identity code layer and output
             layers.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*layers).to(Xt.dtype)
-    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
-    opt = torch.optim.Adam([{"params": weights, "weight_decay": ALPHA},
-                            {"params": biases, "weight_decay": 0.0}],
-                           lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    opt = torch_adam(model, ALPHA)
     n = Xt.shape[0]
     gen = torch.Generator().manual_seed(0)
     for _ in range(epochs):
