@@ -67,7 +67,7 @@ def main():
     configs = [
         ("bare loop (history only)", base, {}),
         ("+ callbacks", with_callbacks, {}),
-        ("+ callbacks + validation", with_callbacks, {"validation_data": (Xv, yv)}),
+        ("+ callbacks + validation", with_callbacks, {"X_val": Xv, "y_val": yv}),
     ]
     # Interleave the configurations so drift on a shared machine hits all alike.
     results = {name: [] for name, _, _ in configs}

@@ -81,7 +81,7 @@ def objective(trial):
             OptunaPruning(trial, monitor="val_score"),
         ],
     )
-    clf.fit(X_train, y_train, validation_data=(X_val, y_val))
+    clf.fit(X_train, y_train, X_val=X_val, y_val=y_val)
     return clf.score(X_val, y_val)
 
 

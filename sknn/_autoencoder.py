@@ -24,6 +24,10 @@ from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._mlp import _COMMON_PARAMS, _check_solver
 from ._transaction import fit_transaction
 
+#: The engine's parameters the autoencoder does not take (class-level defaults).
+_ENGINE_ONLY = ("wide_features", "deep_features", "auxiliary_loss_weight", "scoring",
+                "dropout", "batch_normalization", "batch_norm_momentum", "batch_norm_epsilon")
+
 #: Bounded reconstructions: the range X must lie in for these settings.
 _UNIT_RANGE = (0.0, 1.0)
 
@@ -154,7 +158,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
 
     _parameter_constraints: dict = {
         **{k: v for k, v in BaseMLP._parameter_constraints.items()
-           if k not in ("wide_features", "deep_features")},
+           if k not in _ENGINE_ONLY},
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "code_activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "output_activation": [StrOptions({"identity", "sigmoid", "logistic"})],
@@ -162,9 +166,17 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         "noise": [Interval(Real, 0, None, closed="left")],
     }
 
-    # Every column enters the encoder; no wide path (the engine reads these).
+    # Every column enters the encoder; no wide path, so no auxiliary output on
+    # it; no per-epoch scorers (the engine reads these).
     wide_features = None
     deep_features = None
+    auxiliary_loss_weight = 0.0
+    scoring = None
+    # (until the autoencoder exposes them)
+    dropout = 0.0
+    batch_normalization = False
+    batch_norm_momentum = 0.99
+    batch_norm_epsilon = 1e-3
 
     def __init__(
         self,
@@ -259,11 +271,9 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         """
         if X_val is None and sample_weight_val is not None:
             raise ValueError("sample_weight_val is provided, but X_val was not.")
-        validation = None
-        if X_val is not None:
-            # The validation target is X_val itself, dense (the engine's targets are).
-            validation = (X_val, X_val.toarray() if sp.issparse(X_val) else X_val,
-                          sample_weight_val)
+        # The validation target is X_val itself, dense (the engine's targets are).
+        y_val = None if X_val is None else X_val.toarray() if sp.issparse(X_val) else X_val
+        validation = self._validation_set(X_val, y_val, sample_weight_val, None)
         X = self._densify_for_noise(X)
         # The target is X itself, validated by the engine like any y.
         return self._fit(X, X, sample_weight, incremental=False, validation_data=validation)
@@ -392,10 +402,10 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         """
         X = self._prediction_input(X)
         self._check_layout()
-        net = contract.sub_network(contract.network(self), 0, self._n_encoder_layers(),
-                                   self.code_activation)
+        theta, net = self._plain_network()
+        net = contract.sub_network(net, 0, self._n_encoder_layers(), self.code_activation)
         deep, wide = self._input_blocks(X)
-        return self._run_network(net, deep, wide, X.shape[0])
+        return self._run_network(theta, net, deep, wide, X.shape[0])
 
     def inverse_transform(self, X):
         """Decode codes back to the input space.
@@ -419,10 +429,10 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
                 f"n_components={self.n_components} columns."
             )
         self._check_layout()
-        n_enc = self._n_encoder_layers()
-        net = contract.sub_network(contract.network(self), n_enc, len(self._layout),
+        theta, net = self._plain_network()
+        net = contract.sub_network(net, self._n_encoder_layers(), len(self._layout),
                                    self.out_activation_)
-        return self._run_network(net, _block(Z, dtype), _block(None, dtype), Z.shape[0])
+        return self._run_network(theta, net, _block(Z, dtype), _block(None, dtype), Z.shape[0])
 
     def score_samples(self, X):
         """Minus each row's reconstruction error (higher = more normal).

@@ -6,6 +6,7 @@ kernel per epoch.  The math lives in ``sknn._kernels``.
 """
 
 import copy
+import inspect
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -16,6 +17,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -29,17 +31,25 @@ from ._compat import (
     check_sample_weight,
     lbfgs_options,
 )
+from ._doc_link import DocLinkMixin
 from ._exceptions import DivergenceError
 from ._kernels.activations import HIDDEN_ACTIVATIONS
 from ._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
 from ._kernels.losses import loss_value
+from ._layers import LAYER_PARAMETER_CONSTRAINTS, layer_options
 from ._layout import (
     WEIGHT_INITS,
     check_layout,
     coef_views,
+    fold_batch_norm,
+    gamma_views,
+    init_moving,
     init_theta,
     intercept_views,
     make_layout,
+    make_layouts,
+    moving_views,
+    pack,
     replace_params,
 )
 from ._persistence import VersionedStateMixin
@@ -55,7 +65,7 @@ _CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
 _CHUNK_ROWS = 4096
 
 
-class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
+class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     """Shared machinery of sknn's multi-layer perceptrons; use the subclasses."""
 
     _parameter_constraints: dict = {
@@ -64,7 +74,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive", "cosine", "one_cycle"})
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -89,18 +101,35 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         "wide_features": [None, StrOptions({"all"}), "array-like"],
         "deep_features": [None, "array-like"],
         "callbacks": [None, list, tuple],
+        "scoring": [None, StrOptions(set(get_scorer_names())), list, tuple, dict],
+        **LAYER_PARAMETER_CONSTRAINTS,
     }
+
+    # Optional parts of a fitted network (sknn/_layout.py); these class-level
+    # "absent" values also serve models pickled before the parts existed.
+    _aux_layout = np.empty((0, 4), dtype=np.int64)  # auxiliary output layer row
+    _gamma_off = -1  # start of batch normalization's gamma in theta; -1: none
+    _moving = np.empty(0)  # moving means, then moving variances (not trained)
+    _dropout_rates = np.empty(0)  # per hidden layer; empty: no dropout
+    _bn_epsilon = 0.0  # batch_norm_epsilon of the fit that built the network
 
     @abstractmethod
     def __init__(self):
         pass
 
     # ------------------------------------------------------------------ state
+    def _check_fitted_attr(self, name):
+        if "_theta" not in self.__dict__:
+            raise AttributeError(name)
+
+    def _has_extras(self):
+        """Whether theta holds more than scikit-learn's ``[W..., b...]``."""
+        return self._gamma_off >= 0 or self._aux_layout.shape[0] > 0
+
     @property
     def coefs_(self):
         """list of ndarray: weight matrices, views of the flat parameter buffer."""
-        if "_theta" not in self.__dict__:
-            raise AttributeError("coefs_")
+        self._check_fitted_attr("coefs_")
         return coef_views(self._theta, self._layout)
 
     @coefs_.setter
@@ -110,14 +139,71 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     @property
     def intercepts_(self):
         """list of ndarray: bias vectors, views of the flat parameter buffer."""
-        if "_theta" not in self.__dict__:
-            raise AttributeError("intercepts_")
+        self._check_fitted_attr("intercepts_")
         return intercept_views(self._theta, self._layout)
 
     @intercepts_.setter
     def intercepts_(self, intercepts):
         self._theta = replace_params(self._fitted_theta("intercepts_"), self._layout,
                                      intercepts=intercepts)
+
+    @property
+    def batch_norm_gamma_(self):
+        """list of ndarray or None: per hidden layer, batch normalization's scale."""
+        self._check_fitted_attr("batch_norm_gamma_")
+        if self._gamma_off < 0:
+            return None
+        return gamma_views(self._theta, self._layout, self._gamma_off)
+
+    @property
+    def batch_norm_beta_(self):
+        """list of ndarray or None: per hidden layer, batch normalization's shift."""
+        self._check_fitted_attr("batch_norm_beta_")
+        if self._gamma_off < 0:
+            return None
+        return intercept_views(self._theta, self._layout)[:-1]
+
+    @property
+    def batch_norm_moving_mean_(self):
+        """list of ndarray or None: per hidden layer, the moving mean."""
+        self._check_fitted_attr("batch_norm_moving_mean_")
+        return moving_views(self._moving, self._layout)[0] if self._gamma_off >= 0 else None
+
+    @property
+    def batch_norm_moving_variance_(self):
+        """list of ndarray or None: per hidden layer, the moving variance."""
+        self._check_fitted_attr("batch_norm_moving_variance_")
+        return moving_views(self._moving, self._layout)[1] if self._gamma_off >= 0 else None
+
+    @property
+    def auxiliary_coef_(self):
+        """ndarray or None: weights of the auxiliary output layer."""
+        self._check_fitted_attr("auxiliary_coef_")
+        if not self._aux_layout.shape[0]:
+            return None
+        return coef_views(self._theta, self._aux_layout)[0]
+
+    @property
+    def auxiliary_intercept_(self):
+        """ndarray or None: bias of the auxiliary output layer."""
+        self._check_fitted_attr("auxiliary_intercept_")
+        if not self._aux_layout.shape[0]:
+            return None
+        return intercept_views(self._theta, self._aux_layout)[0]
+
+    def _prediction_params(self):
+        """``(coefs, intercepts)`` of the plain network predict evaluates.
+
+        Batch normalization folded in with the moving statistics (prediction
+        normalises each row by them alone); the auxiliary output left out.
+        """
+        coefs, intercepts = self.coefs_, self.intercepts_
+        if self._gamma_off < 0:
+            return coefs, intercepts
+        means, variances = moving_views(self._moving, self._layout)
+        return fold_batch_norm(coefs, intercepts, self.batch_norm_gamma_, means, variances,
+                               self._bn_epsilon)
+
 
     def _fitted_theta(self, name):
         if "_theta" not in self.__dict__:
@@ -131,15 +217,35 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         """The kernels' precondition: theta, layout and inputs describe one network."""
         n_deep = self.n_features_in_ if self._deep_idx is None else self._deep_idx.size
         check_layout(self._theta, self._layout, int(n_deep), contract.network(self).n_wide,
-                     self.n_outputs_)
+                     self.n_outputs_, self._aux_layout, self._gamma_off)
+
+    @property
+    def optimizer_(self):
+        """The stochastic optimizer of the last fit (``solver='sgd'`` / ``'adam'``).
+
+        Its public method ``set_learning_rate(rate)`` sets the learning rate of
+        the next epoch; this is how callbacks such as
+        :class:`~sknn.callbacks.LearningRateScheduler` change it.
+        ``optimizer_.learning_rate`` is the rate the next epoch will use.
+        """
+        if "_optimizer" not in self.__dict__:
+            raise AttributeError(
+                "optimizer_: only fits with solver='sgd' or 'adam' have an optimizer "
+                "(it exists from the start of fit, for callbacks)."
+            )
+        return self._optimizer
 
     def _get_weights(self):
-        """A copy of the flat parameter vector (for callbacks and tools)."""
-        return self._theta.copy()
+        """A copy of the model state training changes (for callbacks and tools):
+        the flat parameter vector, then any moving statistics."""
+        return np.concatenate([self._theta, self._moving.astype(self._theta.dtype)])
 
-    def _set_weights(self, theta):
-        """Overwrite the parameters in place (views handed out stay valid)."""
-        self._theta[...] = theta
+    def _set_weights(self, weights):
+        """Overwrite what ``_get_weights`` returned, in place (views stay valid)."""
+        n = self._theta.size
+        self._theta[...] = weights[:n]
+        if self._moving.size:
+            self._moving[...] = weights[n:]
 
     # ------------------------------------------------------------- hooks
     @abstractmethod
@@ -209,6 +315,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
 
         def resolve(name, value):
             idx = np.asarray(value)
+            if idx.dtype.kind in "OUS" and idx.size:
+                idx = _column_names_to_indices(name, idx, getattr(self, "feature_names_in_", None))
             if idx.dtype == bool:
                 if idx.shape != (n_features,):
                     raise ValueError(
@@ -239,6 +347,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
     def _fit_transaction(self, X, y, sample_weight, incremental, validation_data):
         hidden = self._hidden_sizes()
         first_pass = "_theta" not in self.__dict__ or (not self.warm_start and not incremental)
+        layers = layer_options(self, len(hidden))
+        if not first_pass:
+            self._check_same_layers(layers)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         X, y = validate_data(
@@ -275,11 +386,17 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             n_wide = 0 if wide is None else wide.size
             layer_units = [n_deep] + hidden + [Y.shape[1]]
             rng = check_random_state(self.random_state)
-            self._layout = make_layout(layer_units, n_wide)
+            self._layout, self._aux_layout, self._gamma_off = make_layouts(
+                layer_units, n_wide, Y.shape[1] if layers.aux_weight > 0 else 0,
+                layers.batch_norm)
+            self._bn_epsilon = layers.epsilon
+            self._moving = (init_moving(self._layout, dtype) if layers.batch_norm
+                            else np.empty(0, dtype=dtype))
             self.n_outputs_ = Y.shape[1]
             self.n_layers_ = len(layer_units)
             self.out_activation_ = self._output_activation()
-            self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype)
+            self._theta = init_theta(self._layout, rng, self.activation, self.weight_init, dtype,
+                                     self._aux_layout, self._gamma_off)
             intercept_views(self._theta, self._layout)[-1][...] += self._output_bias_offset(Y, sw)
             self.n_iter_ = 0
             self.t_ = 0
@@ -297,13 +414,15 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             # Train on a copy: the old buffer may be read-only (memory-mapped
             # pickle) and must survive a failed fit untouched.
             self._theta = self._theta.copy()
+            self._moving = self._moving.copy()  # moving averages continue from here
             self.history_ = {k: list(v) for k, v in self.history_.items()}
 
+        self._dropout_rates = layers.dropout  # the rates may change between warm starts
         try:
             if self.solver in _STOCHASTIC_SOLVERS:
                 self._fit_stochastic(X, Y, y, sw, val, rng, incremental)
             else:
-                self._fit_lbfgs(X, Y, sw, val)
+                self._fit_lbfgs(X, Y, sw, val, y)
         except DivergenceError as exc:
             if np.ptp(sw) == 0:  # uniform weights cannot be the cause
                 raise
@@ -312,7 +431,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 f"to {float(sw.max()):.3g}; if that is large, rescale them (only their "
                 "ratios matter, with alpha in the same units)."
             ) from exc
-        if not np.isfinite(self._theta).all():
+        if not (np.isfinite(self._theta).all() and np.isfinite(self._moving).all()):
             raise DivergenceError(
                 "Solver produced non-finite parameter weights. The input data may contain "
                 "large values and need to be preprocessed (scale X), or lower "
@@ -320,17 +439,62 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             )
         return self
 
+    def _check_same_layers(self, layers):
+        """warm_start / partial_fit continue the fitted network: same layer structure."""
+        fitted_bn = self._gamma_off >= 0
+        fitted_aux = self._aux_layout.shape[0] > 0
+        if layers.batch_norm != fitted_bn or (layers.aux_weight > 0) != fitted_aux:
+            name = ("batch_normalization" if layers.batch_norm != fitted_bn
+                    else "auxiliary_loss_weight")
+            raise ValueError(
+                f"{name} changes the network's layers, which warm_start and partial_fit "
+                "continue: the model was fitted with batch_normalization="
+                f"{fitted_bn} and {'an' if fitted_aux else 'no'} auxiliary output. Refit "
+                "with warm_start=False, or restore the parameter."
+            )
+
     def _check_targets_for_output(self, Y):
         """Hook for the regressor's output-range checks (before any training)."""
 
-    def _validate_validation_data(self, validation_data, dtype, first_pass, n_outputs=None):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
-                f"sample_weight_val), got {type(validation_data).__name__}."
+    def _validation_set(self, X_val, y_val, sample_weight_val, validation_data):
+        """``(X_val, y_val, sample_weight_val)`` from fit's arguments, or None.
+
+        ``validation_data`` is the deprecated first form of the same thing.
+        """
+        if validation_data is not None:
+            if X_val is not None or y_val is not None or sample_weight_val is not None:
+                raise ValueError(
+                    "Pass the validation set either as X_val, y_val (and "
+                    "sample_weight_val) or as the deprecated validation_data, not both."
+                )
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError(
+                    "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                    f"sample_weight_val), got {type(validation_data).__name__}."
+                )
+            warnings.warn(
+                "fit(..., validation_data=(X_val, y_val)) is deprecated since sknn 0.2 and "
+                "will be removed in 0.3; use fit(X, y, X_val=X_val, y_val=y_val, "
+                "sample_weight_val=...). In a Pipeline, validation_data reaches the "
+                "estimator untransformed; Pipeline(..., transform_input=['X_val']) with "
+                "metadata routing transforms X_val through the earlier steps.",
+                FutureWarning,
+                stacklevel=user_stacklevel(),
             )
-        X_val, y_val = validation_data[0], validation_data[1]
-        sw_val = validation_data[2] if len(validation_data) == 3 else None
+            X_val, y_val = validation_data[0], validation_data[1]
+            sample_weight_val = validation_data[2] if len(validation_data) == 3 else None
+        if X_val is None and y_val is None:
+            if sample_weight_val is not None:
+                raise ValueError("sample_weight_val is provided, but X_val and y_val were not.")
+            return None
+        if y_val is None:
+            raise ValueError("X_val is provided, but y_val was not provided.")
+        if X_val is None:
+            raise ValueError("y_val is provided, but X_val was not provided.")
+        return X_val, y_val, sample_weight_val
+
+    def _validate_validation_data(self, validation_data, dtype, first_pass, n_outputs=None):
+        X_val, y_val, sw_val = validation_data
         X_val, y_val = validate_data(
             self,
             X_val,
@@ -350,7 +514,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 f"y_val has {Y_val.shape[1]} output column(s) but y has {n_outputs}."
             )
         self._check_targets_for_output(Y_val)
-        sw_val = check_sample_weight(sw_val, X_val, dtype, "validation_data sample_weight")
+        sw_val = check_sample_weight(sw_val, X_val, dtype, "sample_weight_val")
         return _Validation(_as_model_input(X_val, dtype, "X_val"), y_val, Y_val, sw_val)
 
     def _encode_validation_targets(self, y):
@@ -369,16 +533,26 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         ValueError naming ``name`` where it is not finite (never a NaN answer)."""
         self._check_layout()
         deep, wide = self._input_blocks(X)
-        return self._run_network(contract.network(self), deep, wide, X.shape[0], name)
+        theta, net = self._plain_network()
+        return self._run_network(theta, net, deep, wide, X.shape[0], name)
 
-    def _run_network(self, net, deep, wide, n_rows, name="X"):
-        """Output of ``net`` (the model's ``Network`` record, or a run of its layers:
-        ``contract.sub_network``) for ``n_rows`` rows of the input blocks; ValueError
-        naming ``name`` where it is not finite."""
+    def _plain_network(self):
+        """``(theta, net)`` of the plain network predict evaluates: batch
+        normalization folded in, the auxiliary output left out (a new buffer then;
+        else a writable ``theta``: a read-only, memory-mapped one would compile its
+        own kernel specialization)."""
+        net = contract.network(self)
+        if not self._has_extras():
+            return _writable(self._theta), net
+        coefs, intercepts = self._prediction_params()
+        return (pack(coefs, intercepts, self._theta.dtype),
+                net._replace(layout=make_layout(self._layer_units(), net.n_wide)))
+
+    def _run_network(self, theta, net, deep, wide, n_rows, name="X"):
+        """Output of the plain ``net`` with parameters ``theta`` (``_plain_network``,
+        or a run of its layers: ``contract.sub_network``) for ``n_rows`` rows of the
+        input blocks; ValueError naming ``name`` where it is not finite."""
         out = np.empty((n_rows, int(net.layout[-1, 1])), dtype=self._theta.dtype)
-        # A read-only theta (memory-mapped pickle) would compile its own kernel
-        # specialization; a copy of the parameters is cheap next to that.
-        theta = _writable(self._theta)
         chunk = max(1, min(n_rows, PREDICT_ROWS))  # the kernel's own chunk cap
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
         # unlimited OpenBLAS collapsed predict when another job held a core); tiny
@@ -401,18 +575,31 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         )
         return _as_model_input(X, self._theta.dtype, "X")
 
+    def _layer_units(self):
+        """``[n_deep_inputs, *hidden, n_outputs]`` of the fitted network."""
+        return [int(self._layout[0, 0])] + [int(u) for u in self._layout[:, 1]]
+
     # --------------------------------------------------------- objectives
-    def _objective(self, raw, Y, sw):
-        """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks."""
+    def _objective(self, raw, Y, sw, aux_raw=None):
+        """(sum_i sw_i loss_i + alpha/2 ||W||^2) / sum(sw): the quantity loss_ tracks.
+
+        With an auxiliary output (its predictions ``aux_raw``) the loss is
+        ``(1 - w) * main + w * aux``, as in training.
+        """
         sw_sum = float(sw.sum())
         obj = contract.objective(self)
         value = loss_value(Y, raw, sw, obj.loss_code, obj.huber_delta)
+        if aux_raw is not None:
+            w = float(self.auxiliary_loss_weight)
+            value = (1.0 - w) * value + w * loss_value(Y, aux_raw, sw, obj.loss_code,
+                                                       obj.huber_delta)
         W = self._theta[: self._layout[0, 3]]
         return (value + 0.5 * self.alpha * float(np.dot(W, W))) / sw_sum
 
     def _validation_metrics(self, val):
         raw = self._raw_output(val.X, val.name)
-        loss = self._objective(raw, val.Y, val.sw)
+        aux_raw = self._aux_output(val.X) if self._aux_layout.shape[0] else None
+        loss = self._objective(raw, val.Y, val.sw, aux_raw)
         score = self._score_predictions(val.y, raw, val.sw)
         if not np.isfinite(loss) or (self.early_stopping and not np.isfinite(score)):
             # Early stopping would compare NaN scores forever and return the
@@ -424,20 +611,38 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             )
         return loss, score
 
+    def _aux_output(self, X):
+        """The auxiliary head's output for validated X: the deep stack and that head,
+        run by the predict kernel as a plain network."""
+        coefs, intercepts = self._prediction_params()
+        theta = pack(coefs[:-1] + [self.auxiliary_coef_],
+                     intercepts[:-1] + [self.auxiliary_intercept_], self._theta.dtype)
+        net = contract.network(self)._replace(layout=make_layout(self._layer_units(), 0),
+                                              n_wide=0)
+        deep, _ = self._input_blocks(X)
+        return self._run_network(theta, net, deep, _block(None, theta.dtype), X.shape[0])
+
     # ---------------------------------------------------------- stochastic
     def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental):
         self._optimizer = self._fit_optimizer(incremental)
-        X, Y, sw, val = self._split_validation(X, Y, sw, y, val, rng)
+        # Dropout masks: one draw from random_state per fit, before anything whose
+        # consumption depends on the row count (split, shuffles), so a weighted
+        # and a repeated-rows fit get the same seeds; drawn only with dropout, so
+        # the default keeps scikit-learn's random stream.
+        dropout = self._dropout_rates.size > 0
+        dropout_seed = int(rng.randint(np.iinfo(np.int32).max)) if dropout else 0
+        X, Y, sw, y, val = self._split_validation(X, Y, sw, y, val, rng)
         self._init_stopping_state(val)
-        best_theta = self._theta.copy() if self.early_stopping else None
+        # the moving statistics of batch normalization are restored with the weights
+        best_weights = self._get_weights() if self.early_stopping else None
         n_samples = X.shape[0]
         sample_idx = np.arange(n_samples, dtype=np.int64)
         batch_size = self._effective_batch_size(n_samples)
         deep, wide = self._input_blocks(X)
-        records = (contract.network(self), contract.objective(self),
-                   contract.data(deep, wide, Y, sw),
-                   contract.workspace(self._layout, batch_size, deep, wide,
-                                      self._layer_activations(), self._theta.dtype))
+        net = contract.network(self, deep, update_moving=True)
+        records = [net, contract.objective(self), contract.data(deep, wide, Y, sw),
+                   contract.fit_workspace(self, batch_size, deep, wide)]
+        scorers = self._scorers()
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
         with blas_threads_for(self._layout, batch_size):
@@ -449,18 +654,23 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                         # ``shuffle(sample_idx, random_state=rng)`` (Fisher-Yates swaps do
                         # not depend on the contents) without its two n-row temporaries.
                         rng.shuffle(sample_idx)
+                    if dropout:  # this epoch's masks: the fit's seed and the epoch's
+                        # number, counted across warm starts and partial_fit calls
+                        seed = (dropout_seed + len(self.history_["loss"])) & 0xFFFFFFFF
+                        records[0] = net._replace(layers=net.layers._replace(seed=seed))
                     start = time.perf_counter()
                     logs = self._train_epoch(records, sample_idx, batch_size)
                     if val is not None:
                         logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+                    self._add_metrics(logs, scorers, (X, y, sw), val)
                     logs["epoch_time"] = time.perf_counter() - start
                     stop, improved = self._end_epoch(logs, callbacks, incremental)
                     if improved:
-                        best_theta = self._theta.copy()
+                        best_weights = self._get_weights()
                     if stop:
                         break
         if self.early_stopping:
-            self._theta = best_theta
+            self._set_weights(best_weights)
         self._callbacks_end(callbacks)
 
     def _fit_optimizer(self, incremental):
@@ -473,11 +683,13 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return opt
 
     def _split_validation(self, X, Y, sw, y, val, rng):
-        """Hold out scikit-learn's early-stopping validation split when none is given."""
+        """Hold out scikit-learn's early-stopping validation split when none is given.
+
+        Returns the training part ``(X, Y, sw, y)`` and the validation set."""
         if not self.early_stopping or val is not None:
-            return X, Y, sw, val
+            return X, Y, sw, y, val
         stratify = Y if is_classifier(self) and self.n_outputs_ == 1 else None
-        X_train, X_val, Y_train, Y_val, sw_train, sw_val, _, y_val = train_test_split(
+        X_train, X_val, Y_train, Y_val, sw_train, sw_val, y_train, y_val = train_test_split(
             X, Y, sw, y,
             random_state=rng,
             test_size=self.validation_fraction,
@@ -488,7 +700,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        return X_train, Y_train, sw_train, _Validation(
+        return X_train, Y_train, sw_train, y_train, _Validation(
             X_val, y_val, Y_val, sw_val, "the early-stopping split of X (validation_fraction)")
 
     def _init_stopping_state(self, val):
@@ -524,6 +736,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         net, obj, data, ws = records
         opt = self._optimizer
         lr = opt.learning_rate
+        ws.aux_loss[0] = 0.0
         accumulated, opt.t = train_epoch(self._theta, net, obj, opt.step_record(), data, ws,
                                          sample_idx, batch_size)
         n_samples = sample_idx.shape[0]
@@ -532,12 +745,16 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         self.t_ += n_samples
         self.loss_curve_.append(self.loss_)
         self._check_divergence()
-        return {"loss": self.loss_, "learning_rate": lr}
+        logs = {"loss": self.loss_, "learning_rate": lr}
+        if self._aux_layout.shape[0]:
+            logs["aux_loss"] = float(ws.aux_loss[0]) / n_samples
+        return logs
 
     def _check_divergence(self):
         # The last batch's update can overflow the weights while the epoch's
         # loss (taken before each update) is still finite.
-        if not np.isfinite(self.loss_) or not np.isfinite(self._theta).all():
+        if not (np.isfinite(self.loss_) and np.isfinite(self._theta).all()
+                and np.isfinite(self._moving).all()):
             what = (f"training loss became {self.loss_}" if not np.isfinite(self.loss_)
                     else "weights became non-finite")
             raise DivergenceError(
@@ -554,6 +771,7 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         """
         self._record_epoch(logs)
         stop_requested = self._callbacks_epoch_end(callbacks, logs)
+        self._print_epoch(logs)
         improved = self._update_no_improvement_count(self.early_stopping, logs)
         self._optimizer.end_epoch(self.t_)
         if self._no_improvement_count > self.n_iter_no_change:
@@ -562,7 +780,9 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             self._no_improvement_count = 0
         if stop_requested or incremental:
             return True, improved
-        if self.n_iter_ == self.max_iter:
+        # n_iter_no_change=np.inf switches the convergence test off: the epoch
+        # budget is then the plan (Keras' epochs=N), not a failure.
+        if self.n_iter_ == self.max_iter and np.isfinite(self.n_iter_no_change):
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
@@ -571,23 +791,85 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             )
         return False, improved
 
-    def _record_epoch(self, logs, verbose=True):
+    def _record_epoch(self, logs):
+        n_before = len(self.history_["loss"])
         for key, value in logs.items():
-            self.history_.setdefault(key, []).append(value)
-        if self.verbose and verbose:
-            if self.verbose == 2:
-                parts = [f"loss: {logs['loss']:.6f}"]
-                if "val_loss" in logs:
-                    parts += [
-                        f"val_loss: {logs['val_loss']:.6f}",
-                        f"val_score: {logs['val_score']:.6f}",
-                    ]
-                print(
-                    f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
-                    f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
+            # a key first seen after some epochs (added by a callback) is padded
+            self.history_.setdefault(key, [None] * n_before).append(value)
+
+    def _print_epoch(self, logs):
+        """verbose=2: a Keras-style line with every figure of the epoch (the
+        scoring metrics and what callbacks added included); verbose=1:
+        scikit-learn's line."""
+        if not self.verbose:
+            return
+        if self.verbose == 2:
+            parts = [
+                f"{key}: {value:.6f}" for key, value in logs.items()
+                if key not in ("learning_rate", "epoch_time") and isinstance(value, Real)
+            ]
+            print(
+                f"Epoch {len(self.history_['loss'])}/{self.max_iter} - "
+                f"{logs['epoch_time']:.3f}s - " + " - ".join(parts)
+            )
+        else:
+            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+
+    # ------------------------------------------------------------- metrics
+    def _scorers(self):
+        """``scoring`` as a dict {name: scorer}; names become history_ keys."""
+        scoring = getattr(self, "scoring", None)
+        if scoring is None:
+            return {}
+        if isinstance(scoring, str):
+            scoring = [scoring]
+        if isinstance(scoring, (list, tuple)):
+            if not all(isinstance(name, str) for name in scoring):
+                raise ValueError(
+                    "scoring as a list must hold scikit-learn scorer names (str); pass a "
+                    "dict {name: callable} for custom scorers."
                 )
-            else:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+            scoring = {name: name for name in scoring}
+        reserved = {"loss", "score", "learning_rate", "epoch_time"}
+        scorers = {}
+        for name, scorer in scoring.items():
+            if not isinstance(name, str) or name in reserved or name.startswith("val_"):
+                raise ValueError(
+                    f"scoring name {name!r} is not allowed: names become history_ keys and "
+                    f"must be str, not start with 'val_' nor be one of {sorted(reserved)}."
+                )
+            scorers[name] = get_scorer(scorer) if isinstance(scorer, str) else scorer
+            if not callable(scorers[name]):
+                raise ValueError(
+                    f"scoring[{name!r}] must be a scorer name or a callable "
+                    f"scorer(estimator, X, y), got {type(scorer).__name__}."
+                )
+        return scorers
+
+    def _metric_names(self):
+        """History keys of the ``scoring`` metrics (without the 'val_' ones)."""
+        scoring = getattr(self, "scoring", None)
+        if scoring is None:
+            return []
+        return [scoring] if isinstance(scoring, str) else list(scoring)
+
+    def _add_metrics(self, logs, scorers, train, val):
+        """The scoring metrics of this epoch on the training data (at the epoch's
+        end) and on the validation set ('val_' prefix), into ``logs``."""
+        if not scorers:
+            return
+        # The data is already validated and in model form: score through a
+        # shallow copy without feature names, so predict does not warn that
+        # the arrays have none.
+        view = copy.copy(self)
+        view.__dict__.pop("feature_names_in_", None)
+        sets = [("", train)]
+        if val is not None:
+            sets.append(("val_", (val.X, val.y, val.sw)))
+        for prefix, (X, y, sw) in sets:
+            weights = {} if np.all(sw == sw[0]) else {"sample_weight": sw}
+            for name, scorer in scorers.items():
+                logs[prefix + name] = float(scorer(view, X, y, **weights))
 
     def _update_no_improvement_count(self, early_stopping, logs):
         """scikit-learn's stopping rule; returns True on a new best validation score."""
@@ -625,11 +907,11 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return stop
 
     # --------------------------------------------------------------- lbfgs
-    def _fit_lbfgs(self, X, Y, sw, val):
+    def _fit_lbfgs(self, X, Y, sw, val, y=None):
         deep, wide = self._input_blocks(X)
-        chunk = max(1, min(X.shape[0], _CHUNK_ROWS))
-        ws = contract.workspace(self._layout, chunk, deep, wide, self._layer_activations(),
-                                self._theta.dtype, chunked=X.shape[0] > chunk)
+        # batch normalization's batch is the whole training set: one chunk
+        chunk = X.shape[0] if self._gamma_off >= 0 else max(1, min(X.shape[0], _CHUNK_ROWS))
+        ws = contract.fit_workspace(self, chunk, deep, wide, chunked=X.shape[0] > chunk)
         records = (contract.network(self), contract.objective(self),
                    contract.data(deep, wide, Y, sw), ws, float(sw.sum()), chunk)
         theta = self._theta
@@ -639,6 +921,17 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = x
             value = loss_grad(theta, *records)
             return value, ws.grad.astype(np.float64)
+
+        scorers = self._scorers()
+
+        def at_accepted():
+            """Evaluate at ``theta``: auxiliary loss, and batch normalization's
+            statistics of the whole training set become the moving ones."""
+            loss_grad(theta, *records)
+            if self._gamma_off >= 0:
+                stats, half = ws.layer_buffers.stats, self._moving.size // 2
+                self._moving[:half] = stats[:half]
+                self._moving[half:] = stats[half: 2 * half]
 
         callbacks = self._callbacks_begin(False)
         if val is not None:
@@ -655,11 +948,17 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = intermediate_result.x
             accepted[...] = theta
             logs = {"loss": float(intermediate_result.fun), "learning_rate": None}
+            if self._has_extras():
+                # the last evaluation may have been a line-search trial point
+                at_accepted()
+                if self._aux_layout.shape[0]:
+                    logs["aux_loss"] = float(ws.aux_loss[0])
             if val is not None:
                 logs["val_loss"], logs["val_score"] = self._validation_metrics(val)
+            self._add_metrics(logs, scorers, (X, y, sw), val)
             now = time.perf_counter()
             logs["epoch_time"], state["start"] = now - state["start"], now
-            self._record_epoch(logs, verbose=False)  # scipy prints its own lines
+            self._record_epoch(logs)  # no _print_epoch: scipy prints its own lines
             if self._callbacks_epoch_end(callbacks, logs):
                 state["stopped"] = True
                 raise StopIteration
@@ -688,6 +987,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
             theta[...] = accepted
             self.n_iter_ = len(self.history_["loss"]) - n_before
             self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
+        if self._gamma_off >= 0:
+            at_accepted()
         if result is not None:  # L-BFGS-B stops on a non-finite loss without raising
             self._check_divergence()
         self._callbacks_end(callbacks)
@@ -698,6 +999,8 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         if incremental and "callbacks_" in self.__dict__:
             callbacks = self.callbacks_
         else:
+            for cb in self.callbacks or []:
+                _check_callback_signature(cb)
             callbacks = copy.deepcopy(list(self.callbacks or []))
             for i, cb in enumerate(callbacks):
                 if not any(hasattr(cb, hook) for hook in _CALLBACK_HOOKS):
@@ -714,12 +1017,15 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return callbacks
 
     def _callbacks_epoch_end(self, callbacks, logs):
+        """Run on_epoch_end on every callback with one shared logs dict (as
+        Keras does); keys they add are recorded in history_ and ``logs``."""
         epoch = len(self.history_["loss"]) - 1
         stop = False
+        shared = dict(logs)
         for cb in callbacks:
             if not hasattr(cb, "on_epoch_end"):
                 continue
-            answer = cb.on_epoch_end(self, epoch, dict(logs))
+            answer = cb.on_epoch_end(self, epoch, shared)
             if answer is not None and not isinstance(answer, (bool, np.bool_)):
                 # "no" or NaN would stop training by truthiness.
                 raise TypeError(
@@ -727,6 +1033,12 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
                     "True (stop training), False or None."
                 )
             stop = stop or bool(answer)
+        added = {k: v for k, v in shared.items() if k not in logs}
+        if added:
+            n = len(self.history_["loss"])
+            for key, value in added.items():
+                self.history_.setdefault(key, [None] * (n - 1)).append(value)
+            logs.update(added)
         return stop
 
     def _callbacks_end(self, callbacks):
@@ -756,6 +1068,41 @@ class BaseMLP(VersionedStateMixin, CallbackSupportMixin, BaseEstimator, ABC):
         return tags
 
 
+_HOOK_SIGNATURES = {
+    "on_train_begin": "(self, estimator, logs)",
+    "on_epoch_end": "(self, estimator, epoch, logs)",
+    "on_train_end": "(self, estimator, logs)",
+}
+
+
+def _check_callback_signature(cb):
+    """A TypeError showing sknn's hook signatures when ``cb`` has Keras' ones
+    (``on_epoch_end(self, epoch, logs)``: no estimator argument)."""
+    name = type(cb).__name__
+    # LambdaCallback(on_epoch_end=lambda epoch, logs: ...) is the same habit
+    suffix = "_fn" if hasattr(cb, "on_epoch_end_fn") else ""
+    for hook, expected in _HOOK_SIGNATURES.items():
+        method = getattr(cb, hook + suffix, None)
+        if method is None:
+            continue
+        try:
+            signature = inspect.signature(method)
+        except (TypeError, ValueError):  # builtins: nothing to check
+            continue
+        try:
+            signature.bind(*([None] * expected.count(",")))
+        except TypeError:
+            keras = " (Keras' signature)" if hook == "on_epoch_end" and len(
+                signature.parameters) == 2 else ""
+            raise TypeError(
+                f"Callback {name}.{hook}{signature}{keras} does not match sknn's callback "
+                f"signature: sknn calls {hook}{expected}. Add the estimator as the first "
+                f"argument, e.g. def on_epoch_end(self, estimator, epoch, logs); the "
+                "estimator replaces Keras' self.model, and returning True replaces "
+                "self.model.stop_training = True. See sknn.callbacks."
+            ) from None
+
+
 class _Validation:
     """A validation set in model form: X (model dtype), labels y, encoded Y,
     weights, and the name errors give it."""
@@ -766,6 +1113,23 @@ class _Validation:
 
 #: Per-fit buffers (kept under this name for the kernel tests).
 _Workspace = contract.workspace
+
+
+def _column_names_to_indices(name, names, feature_names):
+    """Column indices of ``names`` in the fitted DataFrame's columns."""
+    if feature_names is None:
+        raise ValueError(
+            f"{name} holds column names {list(names)}, which need X to be a pandas "
+            "DataFrame with string column names; give column indices otherwise."
+        )
+    position = {str(f): i for i, f in enumerate(feature_names)}
+    unknown = [n for n in names.tolist() if str(n) not in position]
+    if unknown:
+        raise ValueError(
+            f"{name} names columns not in X: {unknown}; X's columns are "
+            f"{list(feature_names)}."
+        )
+    return np.array([position[str(n)] for n in names.tolist()], dtype=np.int64)
 
 
 def _as_model_input(X, dtype, name="X"):

@@ -10,19 +10,26 @@ arguments (see ``records.py`` on why per-call kernels avoid records).
 import numpy as np
 
 from ._kernels.activations import ACTIVATION_CODES, needs_preactivation
+from ._kernels.layers import no_layers, row_keys
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import dense_width, transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
-from ._kernels.records import Data, Network, Objective, Workspace
+from ._kernels.records import Data, LayerBuffers, Layers, Network, Objective, Workspace
 from ._layout import n_params
 from ._optimizers import StochasticOptimizer
 
 
-def network(est):
-    """The ``Network`` record of a fitted (or initialised) MLP."""
+def network(est, deep=None, update_moving=False):
+    """The ``Network`` record of a fitted (or initialised) MLP.
+
+    ``deep``: the training input block, whose row keys dropout needs (the
+    epoch's seed, ``layers.seed``, is the caller's to set); ``update_moving``:
+    training updates the moving statistics of batch normalization in place.
+    """
     n_wide = 0 if est._wide_idx is None else int(est._wide_idx.size)
     return Network(est._layout, n_wide, ACTIVATION_CODES[est.activation],
-                   ACTIVATION_CODES[est.out_activation_], layer_codes(est._layer_activations()))
+                   ACTIVATION_CODES[est.out_activation_], layer_codes(est._layer_activations()),
+                   layers(est, deep, update_moving))
 
 
 def layer_codes(activations):
@@ -34,13 +41,32 @@ def layer_codes(activations):
 
 
 def sub_network(net, start, stop, out_activation):
-    """Layers ``start:stop`` of ``net`` as a network of their own, the last of them
+    """Layers ``start:stop`` of ``net`` as a plain network of their own (no layer
+    stages: batch normalization folded into theta, dropout off), the last of them
     with ``out_activation`` (a name): the autoencoder's encoder and decoder."""
     codes = net.layer_codes
     if codes.shape[0] == 0:
         codes = np.full(net.layout.shape[0] - 1, net.hidden_code, dtype=np.int64)
     return Network(np.ascontiguousarray(net.layout[start:stop]), 0, net.hidden_code,
-                   ACTIVATION_CODES[out_activation], np.ascontiguousarray(codes[start:stop - 1]))
+                   ACTIVATION_CODES[out_activation], np.ascontiguousarray(codes[start:stop - 1]),
+                   no_layers(net.layers.moving.dtype))
+
+
+def layers(est, deep=None, update_moving=False):
+    """The ``Layers`` record: dropout, batch normalization and auxiliary output."""
+    dtype = est._theta.dtype
+    keys = np.zeros(0, dtype=np.int64)
+    if est._dropout_rates.size and deep is not None:
+        keys = np.empty(_n_rows(deep), dtype=np.int64)
+        row_keys(deep, keys)
+    return Layers(est._dropout_rates.astype(np.float64), int(est._gamma_off),
+                  float(est._bn_epsilon), float(est.batch_norm_momentum),
+                  est._moving if update_moving else np.empty(0, dtype=dtype),
+                  est._aux_layout, float(est.auxiliary_loss_weight), keys, 0)
+
+
+def _n_rows(block):
+    return block[3].shape[0] - 1 if block[3].shape[0] > 0 else block[0].shape[0]
 
 
 def objective(est):
@@ -68,17 +94,21 @@ def optimizer_params(est):
     return {name: getattr(est, name) for name in StochasticOptimizer.PARAMS}
 
 
-def workspace(layout, rows, deep, wide, activation, dtype, chunked=False):
+def workspace(layout, rows, deep, wide, activation, dtype, chunked=False, aux=None,
+              gamma_off=-1, dropout=False):
     """A ``Workspace`` for ``rows`` rows per batch (or chunk).
 
     ``activation`` is the hidden activation's name, or a list of them, one per
     hidden layer (GELU keeps pre-activations);
     ``chunked`` gives ``loss_grad`` its own per-chunk gradient buffer (else
-    ``gchunk`` is ``grad``, for a single chunk, or empty in training).
+    ``gchunk`` is ``grad``, for a single chunk, or empty in training).  ``aux``,
+    ``gamma_off`` and ``dropout`` describe the layer stages (``Layers``); a stage
+    that is off gets empty buffers.
     """
     units = int(layout[:, 1].sum())
     n_out = int(layout[-1, 1])
-    grad = np.empty(n_params(layout), dtype=dtype)
+    aux = np.empty((0, 4), dtype=np.int64) if aux is None else aux
+    grad = np.empty(n_params(layout, aux, gamma_off), dtype=dtype)
     names = [activation] if isinstance(activation, str) else activation
     preact = any(needs_preactivation(ACTIVATION_CODES[a]) for a in names)
     return Workspace(
@@ -93,4 +123,29 @@ def workspace(layout, rows, deep, wide, activation, dtype, chunked=False):
         wide_tmp=np.empty(rows * n_out, dtype=dtype),
         wtbuf=np.empty(transpose_workspace_size(layout, np.dtype(dtype).itemsize), dtype=dtype),
         gchunk=np.empty_like(grad) if chunked else grad,
+        layer_buffers=layer_buffers(layout, rows, dtype, aux, gamma_off, dropout),
+        aux_loss=np.zeros(1),
     )
+
+
+def layer_buffers(layout, rows, dtype, aux, gamma_off, dropout):
+    """The ``LayerBuffers`` of the stages that are on (empty arrays for the others)."""
+    hidden = int(layout[:-1, 1].sum())
+    bn = gamma_off >= 0
+    n_aux = int(aux[0, 1]) if aux.shape[0] else 0
+    last_hidden = int(layout[-2, 1]) if n_aux else 0
+    return LayerBuffers(
+        xhat=np.empty(rows * hidden if bn else 0, dtype=dtype),
+        stats=np.empty(3 * hidden if bn else 0),
+        mask=np.empty(rows * hidden if dropout else 0, dtype=dtype),
+        dropped=np.empty(rows * hidden if dropout else 0, dtype=dtype),
+        aux_acts=np.empty(rows * n_aux, dtype=dtype),
+        aux_deltas=np.empty(rows * n_aux, dtype=dtype),
+        aux_tmp=np.empty(rows * last_hidden, dtype=dtype),
+    )
+
+
+def fit_workspace(est, rows, deep, wide, chunked=False):
+    """``workspace`` for a fit of ``est``, with its layer stages."""
+    return workspace(est._layout, rows, deep, wide, est._layer_activations(), est._theta.dtype,
+                     chunked, est._aux_layout, est._gamma_off, est._dropout_rates.size > 0)

@@ -18,6 +18,16 @@ def _require_matplotlib(caller):
     return plt
 
 
+# Per-epoch figures that are not learning curves; drawn only when asked for.
+_NOT_CURVES = ("learning_rate", "epoch_time")
+
+
+def _plotted_by_default(key, values):
+    numeric = any(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                  for v in values)
+    return key not in _NOT_CURVES and numeric
+
+
 class HistoryDisplay:
     """Learning curves of an MLP: training and validation loss per epoch.
 
@@ -31,8 +41,8 @@ class HistoryDisplay:
     Parameters
     ----------
     history : dict of list
-        Per-epoch figures, as ``history_``: "loss" and optionally "val_loss"
-        and "val_score".
+        Per-epoch figures, as ``history_``: "loss" and optionally "val_loss",
+        "val_score", ``scoring`` metrics and keys added by callbacks.
     estimator_name : str or None, default=None
         Name used in the title.
     train_shift : float, default=0.5
@@ -41,11 +51,12 @@ class HistoryDisplay:
     Attributes
     ----------
     lines_ : dict of matplotlib Line2D
-        The drawn curves keyed by history key ("loss", "val_loss", "val_score").
+        The drawn curves keyed by history key ("loss", "val_loss", "val_score",
+        metrics...).
     ax_ : matplotlib Axes
         Axes with the loss curves.
     ax_score_ : matplotlib Axes or None
-        Twin axes (right) with the validation score, when there is one.
+        Twin axes (right) with the scores and metrics, when there are any.
     figure_ : matplotlib Figure
         Figure holding the axes.
 
@@ -57,7 +68,7 @@ class HistoryDisplay:
     >>> from sknn import MLPRegressor, HistoryDisplay
     >>> X, y = make_regression(n_samples=100, n_features=4, random_state=0)
     >>> reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
-    >>> reg = reg.fit(X[:80], y[:80], validation_data=(X[80:], y[80:]))
+    >>> reg = reg.fit(X[:80], y[:80], X_val=X[80:], y_val=y[80:])
     >>> disp = HistoryDisplay.from_estimator(reg)
     >>> sorted(disp.lines_)
     ['loss', 'val_loss', 'val_score']
@@ -68,7 +79,7 @@ class HistoryDisplay:
         self.estimator_name = estimator_name
         self.train_shift = train_shift
 
-    def plot(self, ax=None, *, show_score=True):
+    def plot(self, ax=None, *, show_score=True, keys=None):
         """Draw the curves.
 
         Parameters
@@ -76,7 +87,13 @@ class HistoryDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
         show_score : bool, default=True
-            Also draw "val_score" on a twin axis on the right when present.
+            Also draw the score-like keys ("val_score", the ``scoring`` metrics
+            and their ``"val_"`` forms) on a twin axis on the right.
+        keys : list of str, default=None
+            History keys to draw. None draws the loss-like keys (names ending
+            in "loss") and, with ``show_score``, every other per-epoch figure
+            except "learning_rate" and "epoch_time" (ask for those by name).
+            Keys ending in "loss" go on the left axis, the others on the right.
 
         Returns
         -------
@@ -91,38 +108,52 @@ class HistoryDisplay:
                 + (f" with keys {sorted(self.history)}" if isinstance(self.history, dict) else "")
                 + "."
             )
+        if keys is None:
+            keys = [k for k in self.history if _plotted_by_default(k, self.history[k])]
+            if not show_score:
+                keys = [k for k in keys if k.endswith("loss")]
+        else:
+            unknown = [k for k in keys if k not in self.history]
+            if unknown:
+                raise ValueError(
+                    f"keys {unknown} are not in the history; its keys are {sorted(self.history)}."
+                )
         if ax is None:
-            _, ax = plt.subplots()
+            _, ax = plt.subplots(layout="constrained")
         self.ax_, self.figure_ = ax, ax.figure
         self.lines_ = {}
-        loss = np.asarray(self.history["loss"], dtype=float)
-        epochs = np.arange(1, loss.size + 1)
-        (self.lines_["loss"],) = ax.plot(epochs - self.train_shift, loss, label="loss")
-        if self.history.get("val_loss"):
-            val = np.asarray(self.history["val_loss"], dtype=float)
-            (self.lines_["val_loss"],) = ax.plot(
-                np.arange(1, val.size + 1), val, label="val_loss"
-            )
+        self.ax_score_ = None
+        for key in keys:
+            values = np.array([np.nan if v is None else v for v in self.history[key]],
+                              dtype=float)
+            epochs = np.arange(1, values.size + 1, dtype=float)
+            if key.endswith("loss"):
+                # running means over the epoch's mini-batches: half an epoch left
+                shift = 0.0 if key.startswith("val_") else self.train_shift
+                (self.lines_[key],) = ax.plot(epochs - shift, values, label=key)
+            else:
+                if self.ax_score_ is None:
+                    self.ax_score_ = ax.twinx()
+                    self.ax_score_.set_ylabel("score / metric")
+                (self.lines_[key],) = self.ax_score_.plot(
+                    epochs, values, label=key, linestyle="--",
+                    color=f"C{len(self.lines_) % 10}",
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         handles = list(self.lines_.values())
-        self.ax_score_ = None
-        if show_score and self.history.get("val_score"):
-            score = np.asarray(self.history["val_score"], dtype=float)
-            self.ax_score_ = ax.twinx()
-            (self.lines_["val_score"],) = self.ax_score_.plot(
-                np.arange(1, score.size + 1), score, label="val_score", color="C2",
-                linestyle="--",
-            )
-            self.ax_score_.set_ylabel("val_score")
-            handles.append(self.lines_["val_score"])
-        ax.legend(handles, [h.get_label() for h in handles], loc="best")
+        # Below the axes, never on the curves.
+        # as many columns as fit under the axes (about 1.4 inches per entry)
+        width = ax.get_position().width * self.figure_.get_figwidth()
+        ncol = max(1, min(len(handles), int(width / 1.4)))
+        ax.legend(handles, [h.get_label() for h in handles], loc="upper center",
+                  bbox_to_anchor=(0.5, -0.14), ncol=ncol, frameon=False)
         if self.estimator_name:
             ax.set_title(self.estimator_name)
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, ax=None, *, show_score=True):
+    def from_estimator(cls, estimator, ax=None, *, show_score=True, keys=None):
         """Plot the learning curves of a fitted sknn MLP.
 
         Parameters
@@ -132,7 +163,9 @@ class HistoryDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
         show_score : bool, default=True
-            Also draw "val_score" on a twin axis when present.
+            Also draw the score-like keys on a twin axis when present.
+        keys : list of str, default=None
+            History keys to draw; see :meth:`plot`.
 
         Returns
         -------
@@ -149,4 +182,4 @@ class HistoryDisplay:
         shift = 0.0 if getattr(estimator, "solver", None) == "lbfgs" else 0.5
         disp = cls(estimator.history_, estimator_name=type(estimator).__name__,
                    train_shift=shift)
-        return disp.plot(ax=ax, show_score=show_score)
+        return disp.plot(ax=ax, show_score=show_score, keys=keys)

@@ -28,8 +28,10 @@ class LRFinderResult:
     smoothed_losses : ndarray
         Exponentially smoothed (bias-corrected) ``losses``.
     suggestion : float
-        Learning rate where the smoothed loss falls fastest (steepest descent
-        against log(lr)), at or below the rate of the lowest smoothed loss.
+        A tenth of the learning rate of the lowest smoothed loss, the minimum
+        taken after the first 10% of the sweep (warm-up) and before any
+        divergence (the Keras chapter's rule: a bit below where the loss
+        starts to climb).
     diverged : bool
         Whether the test stopped because the loss exploded.
     """
@@ -85,13 +87,26 @@ class LRFinderResult:
         return self
 
 
+# Fraction of the sweep treated as warm-up: the smoothed loss of the first
+# steps is an average of a handful of noisy mini-batches (its "steepest fall"
+# is noise, the failure of the plain steepest-slope rule).
+_WARMUP_FRACTION = 0.1
+# The Keras chapter's rule: about ten times below the rate where the loss
+# turns up (Geron, "Hands-On Machine Learning", ch. 10/11; Smith 2017).
+_BELOW_TURNING_POINT = 10.0
+
+
 def _suggest(lrs, smoothed):
-    """Steepest fall of ``smoothed`` against log(lr), up to its minimum."""
-    i_min = int(np.nanargmin(smoothed))
-    if i_min < 2:
-        return float(lrs[i_min])
-    slope = np.gradient(smoothed[: i_min + 1], np.log(lrs[: i_min + 1]))
-    return float(lrs[int(np.nanargmin(slope))])
+    """A tenth of the rate of the lowest smoothed loss on the valid part of
+    the sweep: after the warm-up, before the divergence (non-finite values
+    and the steps after them are ignored)."""
+    finite = np.isfinite(smoothed)
+    n_valid = int(np.argmin(finite)) if not finite.all() else len(smoothed)
+    start = min(int(_WARMUP_FRACTION * len(lrs)), max(n_valid - 1, 0))
+    if n_valid == 0:
+        return float(lrs[0])
+    i_min = start + int(np.argmin(smoothed[start:n_valid]))
+    return float(max(lrs[i_min] / _BELOW_TURNING_POINT, lrs[0]))
 
 
 def lr_find(
@@ -222,6 +237,5 @@ def lr_find(
     lrs = lrs[:n]
     losses = np.asarray(losses, dtype=float)
     smoothed = np.asarray(smoothed, dtype=float)
-    finite = np.where(np.isfinite(smoothed), smoothed, np.nan)
-    suggestion = _suggest(lrs, finite) if np.isfinite(finite).any() else float(lrs[0])
+    suggestion = _suggest(lrs, smoothed)
     return LRFinderResult(lrs, losses, smoothed, suggestion, diverged)

@@ -40,8 +40,15 @@ _COMMON_PARAMS = """
         Mini-batch size of the stochastic solvers; 'auto' is
         ``min(200, n_samples)``.
 
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of ``solver='sgd'``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'one_cycle'}, \
+default='constant'
+        Learning-rate schedule. 'invscaling' and 'adaptive' are scikit-learn's
+        and apply to ``solver='sgd'`` only. 'cosine' (both solvers) falls from
+        ``learning_rate_init`` to zero over ``max_iter`` epochs along a cosine;
+        'one_cycle' (both solvers) warms up linearly from
+        ``learning_rate_init / 25`` to ``learning_rate_init`` over the first 30%
+        of ``max_iter``, then follows the cosine to zero. The rate changes
+        between epochs; ``history_["learning_rate"]`` shows each epoch's.
 
     learning_rate_init : float, default=0.001
         Initial learning rate (sgd and adam).
@@ -92,8 +99,11 @@ _COMMON_PARAMS = """
     epsilon : float, default=1e-8
         Adam's numerical-stability term.
 
-    n_iter_no_change : int, default=10
-        Epochs without ``tol`` improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without ``tol`` improvement before stopping. ``np.inf`` turns
+        the convergence test off: the stochastic solvers then train exactly
+        ``max_iter`` epochs (Keras' ``epochs=max_iter``) and, unlike
+        scikit-learn, emit no ConvergenceWarning for reaching that budget.
 
     max_fun : int, default=15000
         Maximum loss-function calls of ``solver='lbfgs'``.
@@ -106,19 +116,82 @@ _EXTRA_PARAMS = """
         and biases uniform in +-sqrt(6/(fan_in+fan_out)), factor 2 for logistic
         units); the others are Keras' and start biases at zero.
 
-    wide_features : None, 'all' or array-like of int, default=None
+    wide_features : None, 'all' or array-like of int or str, default=None
         Columns of X fed straight to the output layer beside the last hidden
         layer (a wide & deep network). ``coefs_[-1]`` then has
         ``n_wide + hidden_layer_sizes[-1]`` rows, the wide columns first.
+        Column names (str) work when X is a DataFrame.
 
-    deep_features : None or array-like of int, default=None
+    deep_features : None or array-like of int or str, default=None
         Columns of X that enter the hidden layers; None means all of them.
+        Column names (str) work when X is a DataFrame.
+
+    dropout : float or array-like of float, default=0.0
+        Inverted dropout on each hidden layer's output while training with
+        'sgd' or 'adam': a unit is zeroed with this probability and kept units
+        are scaled by ``1 / (1 - rate)``. A sequence gives one rate per hidden
+        layer. The input layer is never dropped. Prediction, scoring and the
+        validation loss use the whole network. Masks come from
+        ``random_state``: the same seed trains the same model in any process.
+        Not available with ``solver='lbfgs'``.
+
+    batch_normalization : bool, default=False
+        Make every hidden layer Dense without bias -> batch normalization
+        (``gamma * (z - mean) / sqrt(var + eps) + beta``) -> activation, where
+        Keras users put ``BatchNormalization``. Training normalises with the
+        batch's sample-weighted statistics (a zero-weight row moves nothing)
+        and updates moving averages; prediction uses the moving averages, so
+        each row is predicted independently of the others. With
+        ``solver='lbfgs'`` the batch is the whole training set and the moving
+        statistics are those of the training set at the final weights.
+
+    batch_norm_momentum : float, default=0.99
+        Momentum of the moving averages, ``moving = momentum * moving +
+        (1 - momentum) * batch`` (Keras' default), in [0, 1].
+
+    batch_norm_epsilon : float, default=1e-3
+        Added to the variance before its square root (Keras' default), > 0.
+
+    auxiliary_loss_weight : float, default=0.0
+        With ``wide_features`` set, a weight ``w`` in (0, 1) adds an auxiliary
+        output layer on the deep path's last hidden layer that predicts the same
+        target, and training minimises ``(1 - w) * main_loss + w * aux_loss``
+        (Keras' ``loss_weights=(0.9, 0.1)`` is ``w=0.1``). Prediction uses the
+        main output; ``history_`` gains "aux_loss".
 
     callbacks : list of callback objects, default=None
         Objects with any of ``on_train_begin(estimator, logs)``,
         ``on_epoch_end(estimator, epoch, logs)`` (return True to stop) and
         ``on_train_end(estimator, logs)``; see :mod:`sknn.callbacks`. ``fit``
         works on deep copies, kept in ``callbacks_``.
+
+    scoring : str, list of str or dict, default=None
+        Metrics recorded every epoch, as scikit-learn scorer names (e.g.
+        "accuracy", "neg_root_mean_squared_error") or a dict ``{name:
+        scorer}`` (a scorer is a name or ``callable(estimator, X, y)``). Each
+        metric is computed at the end of the epoch on the training data
+        (history key ``name``) and on the validation set (``"val_" + name``),
+        shown by ``verbose=2`` and :class:`~sknn.HistoryDisplay`, and usable as
+        a callback monitor (greater is better, scikit-learn's convention).
+        Costs one prediction pass over each set per epoch.
+"""
+
+# fit's validation-set parameters, shared by both estimators' fit docstrings.
+_FIT_VALIDATION_PARAMS = """\
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            A fixed validation set, scored every epoch ("val_loss", "val_score"
+            and the ``scoring`` metrics in ``history_``); it replaces the
+            ``validation_fraction`` split when ``early_stopping=True``. In a
+            :class:`~sklearn.pipeline.Pipeline`, ``X_val`` is transformed like
+            ``X`` with ``Pipeline(..., transform_input=["X_val"])`` and metadata
+            routing (scikit-learn's HistGradientBoosting signature).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``; required with it.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
+        validation_data : tuple (X_val, y_val[, sample_weight_val]), default=None
+            Deprecated since 0.2, removed in 0.3: use ``X_val``, ``y_val`` and
+            ``sample_weight_val``.
 """
 
 _ATTRIBUTES = """
@@ -166,11 +239,40 @@ _ATTRIBUTES = """
 
     history_ : dict of list
         Per-epoch "loss", "learning_rate", "epoch_time" and, with a validation
-        set, "val_loss" and "val_score"; continues across warm starts and
+        set, "val_loss" and "val_score"; the ``scoring`` metrics (and their
+        ``"val_"`` forms); keys callbacks add to ``logs`` (None for epochs before
+        a key first appeared). Continues across warm starts and
         ``partial_fit`` calls.
 
     callbacks_ : list
         The deep copies of ``callbacks`` used by the last fit.
+
+    optimizer_ : object
+        The optimizer of the last fit with ``solver='sgd'`` or ``'adam'``
+        (SGD velocity or Adam moments, the current rate). Its
+        ``set_learning_rate(rate)`` sets the next epoch's learning rate, the
+        one public way for a callback to do so; ``learning_rate`` is the rate
+        the next epoch will use.
+
+    batch_norm_gamma_ : list of ndarray or None
+        Per hidden layer, the scale ``gamma`` of batch normalization (a view of
+        the flat parameter buffer); None when ``batch_normalization=False``.
+
+    batch_norm_beta_ : list of ndarray or None
+        Per hidden layer, the shift ``beta``: the hidden layers have no bias of
+        their own, and ``intercepts_[i]`` of a hidden layer is this same array.
+
+    batch_norm_moving_mean_ : list of ndarray or None
+        Per hidden layer, the moving mean of the pre-normalization values.
+
+    batch_norm_moving_variance_ : list of ndarray or None
+        Per hidden layer, the moving variance.
+
+    auxiliary_coef_ : ndarray or None
+        Weights of the auxiliary output layer (``auxiliary_loss_weight > 0``).
+
+    auxiliary_intercept_ : ndarray or None
+        Bias of the auxiliary output layer.
 """
 
 
@@ -266,7 +368,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         weight_init="glorot_uniform",
         wide_features=None,
         deep_features=None,
+        dropout=0.0,
+        batch_normalization=False,
+        batch_norm_momentum=0.99,
+        batch_norm_epsilon=1e-3,
+        auxiliary_loss_weight=0.0,
         callbacks=None,
+        scoring=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -295,11 +403,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.weight_init = weight_init
         self.wide_features = wide_features
         self.deep_features = deep_features
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
+        self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
+        self.scoring = scoring
 
     @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data X and labels y.
 
         Parameters
@@ -310,16 +425,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             Class labels, or a label indicator matrix for multilabel.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights in the loss and its gradient.
-        validation_data : tuple (X_val, y_val[, sample_weight_val]), default=None
-            A fixed validation set scored every epoch (``history_``); it replaces
-            the ``validation_fraction`` split when ``early_stopping=True``.
-
+{_FIT_VALIDATION_PARAMS}
         Returns
         -------
         self : MLPClassifier
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+        validation = self._validation_set(X_val, y_val, sample_weight_val, validation_data)
+        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation)
 
     @available_if(_check_solver)
     @fit_transaction
@@ -363,13 +476,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if "classes_" not in self.__dict__ or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
+            # One class fits and predicts that class, as scikit-learn's MLP does.
             self.classes_ = self._label_binarizer.classes_
-            multilabel = self._label_binarizer.y_type_.startswith("multilabel")
-            if len(self.classes_) < 2 and not multilabel:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the "
-                    f"data, but the data contains only one class: {self.classes_[0]!r}."
-                )
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:
@@ -391,7 +499,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if len(unknown):
             raise ValueError(
-                f"validation_data y has classes not seen in training: {unknown}; "
+                f"y_val has classes not seen in training: {unknown}; "
                 f"known classes are {self.classes_}."
             )
         return self._label_binarizer.transform(y)
@@ -580,7 +688,13 @@ default='identity'
         weight_init="glorot_uniform",
         wide_features=None,
         deep_features=None,
+        dropout=0.0,
+        batch_normalization=False,
+        batch_norm_momentum=0.99,
+        batch_norm_epsilon=1e-3,
+        auxiliary_loss_weight=0.0,
         callbacks=None,
+        scoring=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -611,11 +725,18 @@ default='identity'
         self.weight_init = weight_init
         self.wide_features = wide_features
         self.deep_features = deep_features
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
+        self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
+        self.scoring = scoring
 
     @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None,
+            validation_data=None):
         """Fit the model to data X and targets y.
 
         Parameters
@@ -626,16 +747,14 @@ default='identity'
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights in the loss and its gradient.
-        validation_data : tuple (X_val, y_val[, sample_weight_val]), default=None
-            A fixed validation set scored every epoch (``history_``); it replaces
-            the ``validation_fraction`` split when ``early_stopping=True``.
-
+{_FIT_VALIDATION_PARAMS}
         Returns
         -------
         self : MLPRegressor
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation_data)
+        validation = self._validation_set(X_val, y_val, sample_weight_val, validation_data)
+        return self._fit(X, y, sample_weight, incremental=False, validation_data=validation)
 
     @available_if(_check_solver)
     @fit_transaction
@@ -744,3 +863,8 @@ default='identity'
         """
         raw = self._forward(X)
         return raw.ravel() if raw.shape[1] == 1 else raw
+
+
+for _cls in (MLPClassifier, MLPRegressor):
+    _cls.fit.__doc__ = _cls.fit.__doc__.replace("{_FIT_VALIDATION_PARAMS}",
+                                                _FIT_VALIDATION_PARAMS)

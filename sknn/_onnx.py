@@ -106,7 +106,9 @@ def _mlp_forward(g, est, x, n_layers=None, out_activation=None):
     x = g.cast_input(x)
     deep = x if est._deep_idx is None else g.columns(x, est._deep_idx)
     h = deep
-    coefs, intercepts = est.coefs_, est.intercepts_
+    # batch normalization folded into each hidden layer's W and b (moving
+    # statistics); dropout only acts in training and has no node
+    coefs, intercepts = est._prediction_params()
     n_layers = len(coefs) if n_layers is None else n_layers
     activations = est._layer_activations()[: n_layers - 1] + [
         est.out_activation_ if out_activation is None else out_activation]

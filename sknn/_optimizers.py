@@ -22,6 +22,30 @@ from ._kernels.records import OptimizerStep
 _ADAPTIVE_FACTOR = 5.0
 #: ... and stops once the rate is at or below this.
 _ADAPTIVE_MIN_RATE = 1e-6
+#: "one_cycle": the fraction of max_iter spent warming up (fast.ai's pct_start) ...
+_ONE_CYCLE_WARMUP = 0.3
+#: ... starting from this fraction of learning_rate_init (fast.ai's 1 / div_factor).
+_ONE_CYCLE_START = 1.0 / 25.0
+#: Schedules of both solvers, set per epoch from the epoch count and max_iter.
+EPOCH_SCHEDULES = ("cosine", "one_cycle")
+
+
+def scheduled_rate(schedule, peak, epoch, n_epochs):
+    """The learning rate of epoch ``epoch`` (0-based) of ``n_epochs``.
+
+    "cosine" falls from ``peak`` to zero over ``n_epochs`` (Loshchilov & Hutter
+    2017, without restarts); "one_cycle" rises linearly from
+    ``peak * _ONE_CYCLE_START`` to ``peak`` over the first ``_ONE_CYCLE_WARMUP``
+    of the epochs, then follows the cosine down to zero (Smith 2018; fast.ai's
+    ``fit_one_cycle``). Epochs beyond ``n_epochs`` (``partial_fit``) get zero.
+    """
+    epoch = min(epoch, n_epochs)
+    warmup = 0
+    if schedule == "one_cycle":
+        warmup = min(int(round(_ONE_CYCLE_WARMUP * n_epochs)), n_epochs - 1)
+        if epoch < warmup:
+            return peak * (_ONE_CYCLE_START + (1 - _ONE_CYCLE_START) * epoch / warmup)
+    return peak * 0.5 * (1.0 + math.cos(math.pi * (epoch - warmup) / (n_epochs - warmup)))
 
 
 class StochasticOptimizer:
@@ -48,14 +72,19 @@ class StochasticOptimizer:
 
     #: The estimator parameters ``configure`` takes.
     PARAMS = ("solver", "learning_rate", "learning_rate_init", "power_t", "momentum",
-              "nesterovs_momentum", "beta_1", "beta_2", "epsilon")
+              "nesterovs_momentum", "beta_1", "beta_2", "epsilon", "max_iter")
 
     def __init__(self, solver_code, params, size, dtype):
         self.configure(solver_code, params)
         self.m = np.zeros(size, dtype=dtype)
         self.v = np.zeros(size if params["solver"] == "adam" else 0, dtype=dtype)
         self.t = 0
+        self.epochs = 0
         self._learning_rate = float(params["learning_rate_init"])
+        if params["learning_rate"] in EPOCH_SCHEDULES:
+            self._learning_rate = scheduled_rate(
+                params["learning_rate"], float(params["learning_rate_init"]), 0,
+                int(params["max_iter"]))
 
     def configure(self, solver_code, params):
         """Take this fit's hyperparameters (the estimator's current parameters).
@@ -99,12 +128,19 @@ class StochasticOptimizer:
                              float(p["beta_2"]), float(p["epsilon"]), self.m, self.v, self.t)
 
     def end_epoch(self, t_samples):
-        """The per-epoch schedule: ``invscaling`` SGD decays the rate.
+        """The per-epoch schedule: ``invscaling`` SGD decays the rate; "cosine"
+        and "one_cycle" (both solvers) set the next epoch's rate from the
+        number of epochs done and ``max_iter``.
 
         ``t_samples`` is the number of samples seen so far (the estimator's ``t_``).
         """
         p = self.params
-        if p["solver"] == "sgd" and p["learning_rate"] == "invscaling":
+        self.epochs += 1
+        if p["learning_rate"] in EPOCH_SCHEDULES:
+            self._learning_rate = scheduled_rate(
+                p["learning_rate"], float(p["learning_rate_init"]), self.epochs,
+                int(p["max_iter"]))
+        elif p["solver"] == "sgd" and p["learning_rate"] == "invscaling":
             self._learning_rate = p["learning_rate_init"] / (t_samples + 1) ** p["power_t"]
 
     def on_plateau(self):

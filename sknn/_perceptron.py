@@ -15,6 +15,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, check_sample_weight, fit_context
+from ._doc_link import DocLinkMixin
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
 from ._transaction import fit_transaction
@@ -34,7 +35,7 @@ _MAX_INT = np.iinfo(np.int32).max
 _WSCALE_MIN = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
 
 
-class Perceptron(VersionedStateMixin, ClassifierMixin, BaseEstimator):
+class Perceptron(DocLinkMixin, VersionedStateMixin, ClassifierMixin, BaseEstimator):
     """Linear perceptron classifier: a layer of threshold logic units on Numba.
 
     A drop-in replacement for :class:`sklearn.linear_model.Perceptron` (the same

@@ -48,12 +48,24 @@ def start_fit(est, X, y, sample_weight, incremental):
         return None
     if not getattr(est, "_skl_callbacks", None) and not hasattr(est, "_parent_callback_ctx"):
         return None
-    n_epochs = 1 if incremental else int(est.max_iter)
+    # With early stopping the epoch count is unknown: no max_iter estimate
+    # (the progress bar shows activity instead of a fake remaining time).
+    n_epochs = 1 if incremental else (None if _may_stop_early(est) else int(est.max_iter))
     ctx = est._init_callback_context(task_name="fit", max_subtasks=n_epochs)
     metadata = None if sample_weight is None else {"sample_weight": sample_weight}
     bridge = _SklearnBridge(ctx, X, y, metadata, n_epochs)
     est._sklearn_bridge = bridge
     return bridge
+
+
+def _may_stop_early(est):
+    """Whether the fit has early stopping (parameter or callback)."""
+    from .callbacks import EarlyStopping
+
+    if getattr(est, "solver", None) == "lbfgs":
+        return False
+    return bool(est.early_stopping) or any(
+        isinstance(cb, EarlyStopping) for cb in est.callbacks or [])
 
 
 class _SklearnBridge:
@@ -89,7 +101,7 @@ class _SklearnBridge:
             reconstruction_attributes=self._reconstruction(est),
         )
         self.epoch_ctx = None
-        if self.n_started < self.n_epochs:
+        if self.n_epochs is None or self.n_started < self.n_epochs:
             self._begin_epoch(est)
         return stop
 

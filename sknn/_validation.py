@@ -54,7 +54,11 @@ def validate_data(estimator, X="no_validation", y="no_validation", *, names=("X"
                             f"{message}") from exc
         if _is_bad_X(estimator, X, y, kwargs):
             raise type(exc)(f"{names[0]} must be {_EXPECTED_X}; {message}") from exc
-        raise type(exc)(f"{names[1]} must be {_EXPECTED_Y}; {message}") from exc
+        if _is_bad_y(y, kwargs):
+            raise type(exc)(f"{names[1]} must be {_EXPECTED_Y}; {message}") from exc
+        # X and y are each fine (e.g. feature names differing from fit's):
+        # scikit-learn's message says what is wrong, a prefix would mislead.
+        raise
     # lil/dok/dia input arrives converted: check what the kernels will index.
     for value, converted, name in zip((X, y), out if isinstance(out, tuple) else (out,), names):
         if sp.issparse(value) and value.format not in _INDEXED_FORMATS:
@@ -73,8 +77,6 @@ def _is_bad_X(estimator, X, y, kwargs):
     index formats, dtype, finiteness) and, when not resetting, against the
     fitted feature count.
     """
-    if isinstance(y, str) and y == "no_validation":
-        return True
     try:
         X = check_array(X, accept_sparse=kwargs.get("accept_sparse", False),
                         accept_large_sparse=kwargs.get("accept_large_sparse", True),
@@ -239,3 +241,15 @@ def check_loss_weights(sw, dtype):
         raise ValueError(
             "sample_weight times class_weight must have at least one non-zero weight."
         )
+
+
+def _is_bad_y(y, kwargs):
+    """Whether y alone fails the conversion validate_data applies to it."""
+    if isinstance(y, str) and y == "no_validation":
+        return False
+    try:
+        check_array(y, ensure_2d=False, dtype="numeric" if kwargs.get("y_numeric") else None,
+                    ensure_all_finite=False)
+    except (ValueError, TypeError):
+        return True
+    return False

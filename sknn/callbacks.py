@@ -24,18 +24,29 @@ Examples
 >>> X, y = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
 >>> reg = MLPRegressor(hidden_layer_sizes=(16,), max_iter=50, random_state=0,
 ...                    callbacks=[EarlyStopping(patience=3)])
->>> reg = reg.fit(X[:150], y[:150], validation_data=(X[150:], y[150:]))
+>>> reg = reg.fit(X[:150], y[:150], X_val=X[150:], y_val=y[150:])
 >>> len(reg.history_["val_loss"]) <= 50
 True
 """
 
 import csv
 import os
+import sys
 
 import numpy as np
 
-__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
-           "OptunaPruning", "TensorBoard"]
+__all__ = [
+    "Callback",
+    "CSVLogger",
+    "EarlyStopping",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "OptunaPruning",
+    "ProgressBar",
+    "ReduceLROnPlateau",
+    "TensorBoard",
+]
 
 
 class Callback:
@@ -100,17 +111,24 @@ class Callback:
         return {}
 
 
-def _mode(monitor):
-    """'min' for a monitor ending in 'loss', 'max' for one ending in 'score'."""
+def _mode(monitor, estimator=None):
+    """'max' for a ``scoring`` metric of ``estimator`` (scikit-learn scorers:
+    greater is better, even "neg_log_loss"), else 'min' for a monitor ending in
+    'loss' and 'max' for one ending in 'score'."""
     if not isinstance(monitor, str):
         raise TypeError(f"monitor must be a str, got {type(monitor).__name__}.")
+    metrics = estimator._metric_names() if hasattr(estimator, "_metric_names") else []
+    if monitor.removeprefix("val_") in metrics:
+        return "max"
     if monitor.endswith("loss"):
         return "min"
     if monitor.endswith("score"):
         return "max"
     raise ValueError(
         f"monitor={monitor!r}: the name must end in 'loss' (minimised) or 'score' "
-        "(maximised), e.g. 'val_loss', 'loss' or 'val_score'."
+        "(maximised), e.g. 'val_loss', 'loss' or 'val_score', or be a metric of the "
+        f"estimator's scoring parameter (now {metrics}), e.g. scoring='accuracy' "
+        "and monitor='val_accuracy'."
     )
 
 
@@ -119,8 +137,7 @@ def _monitored(monitor, logs):
         hint = ""
         if monitor.startswith("val_"):
             hint = (
-                " Validation figures exist only with fit(..., validation_data=(X_val, "
-                "y_val))."
+                " Validation figures exist only with fit(X, y, X_val=X_val, y_val=y_val)."
             )
         raise ValueError(
             f"monitor={monitor!r} is not in the epoch logs; the available keys are "
@@ -146,7 +163,7 @@ class EarlyStopping(Callback):
     monitor : str, default="val_loss"
         Key of the epoch logs to watch (a key of ``history_``). A name ending
         in "loss" is minimised, one ending in "score" maximised. "val_loss" and
-        "val_score" need ``fit(..., validation_data=(X_val, y_val))``.
+        "val_score" need ``fit(..., X_val=X_val, y_val=y_val)``.
     patience : int, default=10
         Number of consecutive epochs without improvement after which training
         stops.
@@ -189,7 +206,7 @@ class EarlyStopping(Callback):
         }
 
     def on_train_begin(self, estimator, logs):
-        self._mode = _mode(self.monitor)
+        self._mode = _mode(self.monitor, estimator)
         if not isinstance(self.patience, (int, np.integer)) or self.patience < 0:
             raise ValueError(f"patience must be a non-negative int, got {self.patience!r}.")
         if not self.min_delta >= 0:
@@ -265,7 +282,7 @@ class ModelCheckpoint(Callback):
                 "save_best_only": self.save_best_only}
 
     def on_train_begin(self, estimator, logs):
-        self._mode = _mode(self.monitor) if self.save_best_only else None
+        self._mode = _mode(self.monitor, estimator) if self.save_best_only else None
         if self._continues(estimator):
             return
         self.best = np.inf if self._mode != "max" else -np.inf
@@ -395,6 +412,245 @@ class CSVLogger(Callback):
                 writer.writeheader()
             writer.writerow(row)
         return False
+
+
+class ProgressBar(Callback):
+    """A Keras-style progress line: epoch, bar, current loss and monitored figure.
+
+    The line goes to ``sys.stdout``, rewritten in place every epoch (a
+    carriage return), and ends with a newline after training.
+
+    Parameters
+    ----------
+    monitor : str or None, default=None
+        Key of the epoch logs shown beside the loss. None shows the monitor of
+        the estimator's first :class:`EarlyStopping` callback, else
+        "val_loss" when there is a validation set.
+    width : int, default=30
+        Characters of the bar.
+
+    Notes
+    -----
+    With early stopping (``early_stopping=True`` or an :class:`EarlyStopping`
+    callback) the number of epochs is not known in advance: the line then
+    shows the epoch count and "at most max_iter" instead of a bar that would
+    pretend ``max_iter`` epochs will run. scikit-learn's own
+    ``sklearn.callback.ProgressBar`` (``est.set_callbacks(...)``) works too,
+    without the loss.
+    """
+
+    def __init__(self, monitor=None, width=30):
+        self.monitor = monitor
+        self.width = width
+
+    def _params(self):
+        return {"monitor": self.monitor, "width": self.width}
+
+    def on_train_begin(self, estimator, logs):
+        callbacks = getattr(estimator, "callbacks_", None) or []
+        stoppers = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
+        self._monitor = self.monitor
+        if self._monitor is None and stoppers:
+            self._monitor = stoppers[0].monitor
+        early = bool(getattr(estimator, "early_stopping", False)) or bool(stoppers)
+        if getattr(estimator, "solver", None) == "lbfgs":
+            early = False
+        self._max_epochs = int(estimator.max_iter)
+        self._total = None if early else self._max_epochs
+        self._first = len(estimator.history_["loss"])
+        self._written = False
+
+    def _line(self, done, logs):
+        if self._total is None:
+            head = f"Epoch {done} (at most {self._max_epochs}, early stopping)"
+        else:
+            filled = int(self.width * done / self._total)
+            bar = "=" * max(filled - 1, 0) + (">" if done < self._total else "=")
+            head = f"Epoch {done}/{self._total} [{bar.ljust(self.width, '.')}]"
+        parts = [head, f"loss: {logs['loss']:.4f}"]
+        monitor = self._monitor
+        if monitor is None and "val_loss" in logs:
+            monitor = "val_loss"
+        if monitor is not None and monitor != "loss" and logs.get(monitor) is not None:
+            parts.append(f"{monitor}: {logs[monitor]:.4f}")
+        return " - ".join(parts)
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        # sys.stdout at call time (callbacks are deep-copied: no stored stream)
+        sys.stdout.write("\r" + self._line(epoch + 1 - self._first, logs))
+        sys.stdout.flush()
+        self._written = True
+        return False
+
+    def on_train_end(self, estimator, logs):
+        if self._written:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+
+
+def _rate_setter(callback, estimator):
+    """The estimator's optimizer, after checking that ``callback`` may set its rate."""
+    name = type(callback).__name__
+    if getattr(estimator, "solver", None) not in ("sgd", "adam"):
+        raise ValueError(
+            f"{name} sets the learning rate of solver='sgd' or 'adam'; "
+            f"got solver={getattr(estimator, 'solver', None)!r}."
+        )
+    schedule = estimator.learning_rate
+    if schedule in ("cosine", "one_cycle") or (
+            estimator.solver == "sgd" and schedule != "constant"):
+        raise ValueError(
+            f"{name} sets the learning rate itself; it cannot be combined with "
+            f"learning_rate={schedule!r}. Use learning_rate='constant'."
+        )
+    return estimator.optimizer_
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate of every epoch from a function, as Keras' callback.
+
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(epoch, learning_rate) -> float``: the rate of epoch
+        ``epoch`` (0-based, the index in ``history_``) given the rate of the
+        epoch before (``learning_rate_init`` for the first one).
+
+    Notes
+    -----
+    Works with ``solver="sgd"`` and ``"adam"`` and ``learning_rate="constant"``
+    (another schedule would fight it). The rate goes through the optimizer's
+    one public setter, ``estimator.optimizer_.set_learning_rate``; the rate
+    an epoch used is ``history_["learning_rate"]``. Keras calls the schedule
+    at the start of each epoch; sknn calls it at the start of training for the
+    first epoch and at the end of each epoch for the next, same values.
+
+    Examples
+    --------
+    >>> from sknn.callbacks import LearningRateScheduler
+    >>> halve_every_10 = LearningRateScheduler(
+    ...     lambda epoch, lr: lr / 2 if epoch and epoch % 10 == 0 else lr)
+    """
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def _params(self):
+        return {"schedule": self.schedule}
+
+    def _apply(self, estimator, epoch):
+        optimizer = estimator.optimizer_
+        rate = self.schedule(epoch, optimizer.learning_rate)
+        try:
+            optimizer.set_learning_rate(rate)
+        except ValueError as exc:
+            raise ValueError(
+                f"LearningRateScheduler: schedule({epoch}, ...) returned {rate!r}; {exc}"
+            ) from None
+
+    def on_train_begin(self, estimator, logs):
+        if not callable(self.schedule):
+            raise TypeError(
+                "schedule must be a callable schedule(epoch, learning_rate) -> float, "
+                f"got {type(self.schedule).__name__}."
+            )
+        _rate_setter(self, estimator)
+        self._apply(estimator, len(estimator.history_["loss"]))
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        self._apply(estimator, epoch + 1)
+        return False
+
+
+class ReduceLROnPlateau(Callback):
+    """Divide the learning rate when a monitored figure stops improving (Keras').
+
+    Parameters
+    ----------
+    monitor : str, default="val_loss"
+        Key of the epoch logs to watch (as :class:`EarlyStopping`'s).
+    factor : float, default=0.1
+        Multiplier of the rate on a plateau, in (0, 1).
+    patience : int, default=10
+        Epochs without improvement before the rate is reduced.
+    min_lr : float, default=0.0
+        The rate never goes below this.
+    min_delta : float, default=1e-4
+        Minimum change that counts as an improvement.
+    cooldown : int, default=0
+        Epochs after a reduction during which plateaus are not counted.
+
+    Attributes
+    ----------
+    best : float
+        Best monitored value seen.
+    wait : int
+        Epochs since the last improvement.
+    reductions : list of tuple
+        ``(epoch, new_rate)`` for every reduction, ``epoch`` being the last
+        epoch before the new rate applies.
+
+    Notes
+    -----
+    The defaults are Keras'. Works with ``solver="sgd"`` and ``"adam"`` and
+    ``learning_rate="constant"``, through ``estimator.optimizer_.set_learning_rate``;
+    ``history_["learning_rate"]`` shows the rate each epoch used.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_lr=0.0,
+                 min_delta=1e-4, cooldown=0):
+        self.monitor = monitor
+        self.factor = factor
+        self.patience = patience
+        self.min_lr = min_lr
+        self.min_delta = min_delta
+        self.cooldown = cooldown
+
+    def _params(self):
+        return {"monitor": self.monitor, "factor": self.factor, "patience": self.patience,
+                "min_lr": self.min_lr, "min_delta": self.min_delta, "cooldown": self.cooldown}
+
+    def on_train_begin(self, estimator, logs):
+        if not 0 < self.factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {self.factor!r}.")
+        for name in ("patience", "cooldown"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative int, got {value!r}.")
+        if not self.min_lr >= 0:
+            raise ValueError(f"min_lr must be >= 0, got {self.min_lr!r}.")
+        if not self.min_delta >= 0:
+            raise ValueError(f"min_delta must be >= 0, got {self.min_delta!r}.")
+        self._mode = _mode(self.monitor, estimator)
+        _rate_setter(self, estimator)
+        if self._continues(estimator):
+            return
+        self.best = np.inf if self._mode == "min" else -np.inf
+        self.wait = 0
+        self._cooldown_left = 0
+        self.reductions = []
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        current = _monitored(self.monitor, logs)
+        self._last_epoch = epoch
+        if self._cooldown_left > 0:
+            self._cooldown_left -= 1
+            self.wait = 0
+        if _improved(self._mode, current, self.best, self.min_delta):
+            self.best = current
+            self.wait = 0
+        elif self._cooldown_left == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                optimizer = estimator.optimizer_
+                rate = optimizer.learning_rate
+                if rate > self.min_lr:
+                    new_rate = max(rate * self.factor, self.min_lr)
+                    if new_rate > 0:
+                        optimizer.set_learning_rate(new_rate)
+                        self.reductions.append((epoch, new_rate))
+                    self._cooldown_left = self.cooldown
+                    self.wait = 0
 
 
 # ------------------------------------------------------------------ TensorBoard

@@ -120,7 +120,7 @@ _CORRUPTED_SCRIPT = """
         "clf.predict_proba": lambda Z: fitted["clf"].predict_proba(Z),
         "clf.score": lambda Z: fitted["clf"].score(Z, Y_CLF),
         "clf.validation_data": lambda Z: MLPClassifier(**small).fit(
-            Xs, Y_CLF, validation_data=(Z, Y_CLF)),
+            Xs, Y_CLF, X_val=Z, y_val=Y_CLF),
         "reg.fit": lambda Z: MLPRegressor(**small).fit(Z, Y_REG),
         "reg.predict": lambda Z: fitted["reg"].predict(Z),
         "reg.lbfgs": lambda Z: MLPRegressor(**small, solver="lbfgs").fit(Z, Y_REG),
@@ -479,6 +479,9 @@ _SIGINT_SCRIPT = """
             results.append(["fit", k, 0, True])
             continue
         n = est.n_iter_
+        if n == 0:  # landed before the first L-BFGS iteration: nothing to replay
+            results.append(["fit", k, 0, all(len(v) == 0 for v in est.history_.values())])
+            continue
         replay = make(max_iter=n).fit(X, y)
         results.append(["fit", k, n, consistent(est, replay, n)])
     if solver != "lbfgs":
@@ -556,7 +559,7 @@ def test_non_finite_validation_output_is_an_error_not_initial_weights(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            est.fit(Xt, y, validation_data=(X_val, y[:10]))
+            est.fit(Xt, y, X_val=X_val, y_val=y[:10])
         except ValueError as exc:
             assert "X_val" in str(exc)
             assert "float32" in str(exc) or "not finite" in str(exc)
@@ -659,7 +662,7 @@ def _mlp(name, **params):
 def test_validation_X_errors_name_X_val(name, make_X_val, what):
     y = Y_CLF if name == "clf" else Y_REG
     with pytest.raises(ValueError) as info:
-        _mlp(name).fit(X, y, validation_data=(make_X_val(), y))
+        _mlp(name).fit(X, y, X_val=make_X_val(), y_val=y)
     assert str(info.value).startswith(what) or f"{what} " in str(info.value)
     assert "y_val must" not in str(info.value)
 
@@ -670,12 +673,12 @@ def test_validation_X_errors_name_X_val(name, make_X_val, what):
 ])
 def test_regressor_y_val_errors_come_before_training_and_name_y_val(y_val, match):
     if match is None:  # numeric strings convert, as for y
-        _mlp("reg").fit(X, Y_REG, validation_data=(X, y_val))
+        _mlp("reg").fit(X, Y_REG, X_val=X, y_val=y_val)
         return
     seen = []
     est = _mlp("reg", callbacks=[LambdaCallback(on_train_begin=lambda e, logs: seen.append(1))])
     with pytest.raises(ValueError, match=match):
-        est.fit(X, Y_REG, validation_data=(X, y_val))
+        est.fit(X, Y_REG, X_val=X, y_val=y_val)
     assert not seen  # refused before the first epoch
 
 

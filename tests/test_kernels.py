@@ -22,6 +22,7 @@ from sknn._kernels import activations as act
 from sknn._kernels import losses as ls
 from sknn._kernels.activations import ACTIVATION_CODES, activation_grad, bias_activate
 from sknn._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_epoch
+from sknn._kernels.layers import no_layers
 from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, pointwise_loss
 from sknn._kernels.network import transpose_into, transpose_workspace_size
 from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
@@ -254,12 +255,20 @@ def _hidden_name(hidden, l):
     return hidden if isinstance(hidden, str) else hidden[l]
 
 
-def _net(layout, n_wide, hidden, out):
-    """The ``Network`` record; a list ``hidden`` gives every hidden layer its own code."""
+def _net(layout, n_wide, hidden, out, dtype=np.float64):
+    """The plain ``Network`` record (no layer stages); a list ``hidden`` gives every
+    hidden layer its own code."""
     first = hidden if isinstance(hidden, str) else hidden[0]
     codes = (np.empty(0, dtype=np.int64) if isinstance(hidden, str)
              else np.array([ACTIVATION_CODES[a] for a in hidden], dtype=np.int64))
-    return Network(layout, n_wide, ACTIVATION_CODES[first], ACTIVATION_CODES[out], codes)
+    return Network(layout, n_wide, ACTIVATION_CODES[first], ACTIVATION_CODES[out], codes,
+                   no_layers(dtype))
+
+
+def _predict(theta, net, deep, wide, out, chunk):
+    """``predict_forward`` of the plain network ``net`` (its fields but the stages)."""
+    predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code,
+                    net.layer_codes, deep, wide, out, chunk)
 
 
 def _ro(a):
@@ -286,7 +295,7 @@ def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y,
     ws = _Workspace(layout, chunk, deep, wide, hidden, dtype, chunked=True)
     if not transpose:
         ws = ws._replace(wtbuf=np.empty(0, dtype=dtype))
-    value = loss_grad(theta, _net(layout, n_wide, hidden, out),
+    value = loss_grad(theta, _net(layout, n_wide, hidden, out, dtype),
                       Objective(LOSS_CODES[loss], hd, float(alpha)), Data(deep, wide, Y, sw), ws,
                       float(sw.sum()), chunk)
     return value, ws.grad.copy()
@@ -294,8 +303,8 @@ def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y,
 
 def kernel_predict(theta, units, n_wide, hidden, out, deep, wide, n, chunk):
     out_arr = np.empty((n, units[-1]), dtype=theta.dtype)
-    net = _net(make_layout(units, n_wide), n_wide, hidden, out)
-    predict_forward(theta, *net, deep, wide, out_arr, chunk)
+    _predict(theta, _net(make_layout(units, n_wide), n_wide, hidden, out, theta.dtype), deep,
+             wide, out_arr, chunk)
     return out_arr
 
 
@@ -306,7 +315,7 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
     ws = _Workspace(layout, batch_size, deep, wide, hidden, theta.dtype)
     step = OptimizerStep({"sgd": SGD, "adam": ADAM}[solver], lr, momentum, nesterov, beta_1,
                          beta_2, epsilon, opt["m"], opt["v"], opt["t"])
-    total, t = train_epoch(theta, _net(layout, n_wide, hidden, out),
+    total, t = train_epoch(theta, _net(layout, n_wide, hidden, out, theta.dtype),
                            Objective(LOSS_CODES[loss], hd, float(alpha)), step,
                            Data(deep, wide, Y, sw), ws, perm, batch_size)
     opt["t"] = t
@@ -691,13 +700,13 @@ def test_per_layer_activations_match_numpy(hidden, dtype, tol):
     _, As = ref_forward(thetad, AE_UNITS, 0, hidden, out, Xd, None)
     pred = kernel_predict(thetad, AE_UNITS, 0, hidden, out, deep, wide, 13, 5)
     assert _rel_err(pred, As[-1]) < tol
-    net = _net(make_layout(AE_UNITS, 0), 0, hidden, out)
+    net = _net(make_layout(AE_UNITS, 0), 0, hidden, out, dtype)
     code = np.empty((13, AE_UNITS[2]), dtype=dtype)
-    predict_forward(thetad, *sub_network(net, 0, 2, hidden[1]), deep, wide, code, 5)
+    _predict(thetad, sub_network(net, 0, 2, hidden[1]), deep, wide, code, 5)
     assert _rel_err(code, As[1]) < tol
     recon = np.empty((13, AE_UNITS[-1]), dtype=dtype)
-    predict_forward(thetad, *sub_network(net, 2, 4, out), _block(code, dtype),
-                    _block(None, dtype), recon, 5)
+    _predict(thetad, sub_network(net, 2, 4, out), _block(code, dtype), _block(None, dtype),
+             recon, 5)
     assert _rel_err(recon, As[-1]) < tol
     # central differences of the whole objective, in the kernel's own dtype (a
     # wider step and tolerance for float32's rounding)
@@ -1063,7 +1072,7 @@ def test_kernels_accept_read_only_inputs(sparse):
     # predict with read-only parameters too (e.g. a memory-mapped pickle)
     theta_ro = _ro(theta)
     out = np.empty((9, units[-1]))
-    predict_forward(theta_ro, *_net(layout_ro, 2, "tanh", "softmax"), deep_ro, wide_ro, out, 4)
+    _predict(theta_ro, _net(layout_ro, 2, "tanh", "softmax"), deep_ro, wide_ro, out, 4)
     _, As = ref_forward(theta, units, 2, "tanh", "softmax", X, Xw)
     assert _rel_err(out, As[-1]) < 1e-13
     # and the full-batch objective

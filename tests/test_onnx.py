@@ -14,6 +14,10 @@ import sknn
 import sknn.onnx
 from sknn import MLPAutoencoder, MLPClassifier, MLPRegressor, Perceptron
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 RTOL, ATOL = 1e-5, 1e-6
 
 
@@ -154,3 +158,28 @@ def test_autoencoder_exports_the_encoder(iris, activation, code_activation, dtyp
     pipe = _fit(make_pipeline(StandardScaler(), ae), X, None)
     (codes,) = _run(sknn.onnx.to_onnx(pipe, X[:1]), X)
     np.testing.assert_allclose(codes, pipe.transform(X), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("params", [
+    dict(batch_normalization=True),
+    dict(batch_normalization=True, dropout=[0.3, 0.1], wide_features=[0, 2],
+         auxiliary_loss_weight=0.2),
+    dict(dropout=0.3, deep_features=[1, 2, 3]),
+], ids=["bn", "bn-dropout-wide-aux", "dropout"])
+def test_layers_batch_norm_folded_dropout_absent(iris, params):
+    # batch normalization is folded into the preceding Dense layer (moving
+    # statistics), dropout has no node, the auxiliary output is not exported
+    X, y = iris
+    reg = _fit(MLPRegressor(hidden_layer_sizes=(8, 6), max_iter=30, random_state=0, **params),
+               X, y.astype(np.float32))
+    onx = skl2onnx.to_onnx(reg, X[:1])
+    ops = {node.op_type for node in onx.graph.node}
+    assert not ops & {"Dropout", "BatchNormalization", "RandomUniform", "RandomUniformLike"}
+    (out,) = _run(onx, X)
+    np.testing.assert_allclose(out.ravel(), reg.predict(X), rtol=RTOL, atol=ATOL)
+    clf = _fit(MLPClassifier((8, 6), max_iter=30, random_state=0,
+                             **{k: v for k, v in params.items() if k != "auxiliary_loss_weight"}),
+               X, y)
+    label, proba = _run(skl2onnx.to_onnx(clf, X[:1], options={"zipmap": False}), X)
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=RTOL, atol=ATOL)
+    np.testing.assert_array_equal(label, clf.predict(X))

@@ -20,6 +20,10 @@ import sknn
 from sknn import InconsistentVersionWarning, MLPClassifier, MLPRegressor, Perceptron
 from sknn.callbacks import EarlyStopping
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 _LOADER = textwrap.dedent(
     """
     import json, pickle, sys, joblib, numpy as np
@@ -185,7 +189,8 @@ def test_truncated_and_foreign_files_fail_clearly(tmp_path, iris):
     joblib.dump(est, tmp_path / "m.joblib")
     raw = (tmp_path / "m.joblib").read_bytes()
     (tmp_path / "cut.joblib").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises((pickle.UnpicklingError, EOFError, ValueError)):
+    # Python's unpickler reports a cut inside an opcode's argument as IndexError
+    with pytest.raises((pickle.UnpicklingError, EOFError, ValueError, IndexError)):
         joblib.load(tmp_path / "cut.joblib")
     # a valid pickle of something else is returned as is: check the type on load
     foreign = pickle.loads(pickle.dumps({"not": "a model"}))

@@ -28,6 +28,10 @@ import sknn._base
 from sknn import MLPClassifier, MLPRegressor, Perceptron, lr_find
 from sknn.callbacks import LambdaCallback
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 settings.register_profile(
     "sknn-reliability",
     derandomize=True,
@@ -149,7 +153,8 @@ def _call(est, entry, Xb, yb, name, **kw):
     if entry == "lr_find":
         return lr_find(est, Xb, yb, n_steps=3)
     if entry == "validation_data":
-        return est.fit(X, _y(name), validation_data=(Xb, yb) + tuple(kw.values()))
+        return est.fit(X, _y(name), X_val=Xb, y_val=yb,
+                       **{f"{k}_val": v for k, v in kw.items()})
     return getattr(est, entry)(Xb)
 
 
@@ -254,9 +259,9 @@ def test_bad_sample_weight(name, entry, case):
     est, y = _fitted(name)
     before = _fingerprint(est)
     if entry == "validation_data":
-        msg = "validation_data sample_weight.*" + msg.replace("(?i)", "")
+        msg = "sample_weight_val.*" + msg.replace("(?i)", "")
         with pytest.raises(ValueError, match="(?i)" + msg):
-            est.fit(X, y, validation_data=(X, y, sw))
+            est.fit(X, y, X_val=X, y_val=y, sample_weight_val=sw)
     else:
         with pytest.raises(ValueError, match=msg):
             _call(est, entry, X, y, name, sample_weight=sw)
@@ -380,11 +385,19 @@ def test_validation_data_shape_errors(name):
         est.fit(X, y, validation_data=X)
     with pytest.raises(ValueError, match=r"validation_data must be a tuple"):
         est.fit(X, y, validation_data=(X,))
+    with pytest.raises(ValueError, match=r"X_val is provided, but y_val was not"):
+        est.fit(X, y, X_val=X)
+    with pytest.raises(ValueError, match=r"y_val is provided, but X_val was not"):
+        est.fit(X, y, y_val=y)
+    with pytest.raises(ValueError, match=r"sample_weight_val is provided, but X_val"):
+        est.fit(X, y, sample_weight_val=np.ones(len(y)))
+    with pytest.raises(ValueError, match=r"either as X_val.*not both"):
+        est.fit(X, y, X_val=X, y_val=y, validation_data=(X, y))
     with pytest.raises(ValueError, match=r"0 sample"):
-        est.fit(X, y, validation_data=(X[:0], y[:0]))
+        est.fit(X, y, X_val=X[:0], y_val=y[:0])
     if name == "clf":
-        with pytest.raises(ValueError, match=r"validation_data y has classes not seen"):
-            est.fit(X, y, validation_data=(X, y + 10))
+        with pytest.raises(ValueError, match=r"y_val has classes not seen"):
+            est.fit(X, y, X_val=X, y_val=y + 10)
     _assert_unchanged(est, before)
 
 
@@ -404,7 +417,10 @@ def test_one_feature_and_one_sample_are_valid(name):
         if name == "reg":
             one.fit(X[:1], y[:1])
             assert np.isfinite(one.predict(X)).all()
-        else:  # one sample is one class: the message says so
+        elif name == "clf":  # one sample is one class: predicted, as scikit-learn's MLP does
+            one.fit(X[:1], y[:1])
+            assert set(one.predict(X)) == {y[0]}
+        else:  # the Perceptron needs two classes: the message says so
             with pytest.raises(ValueError, match=r"(?i)class"):
                 one.fit(X[:1], y[:1])
 
@@ -483,7 +499,7 @@ def test_extreme_logits(strict_numerics, solver, binary):
     y = Y_CLF % 2 if binary else Y_CLF
     est = MLPClassifier(hidden_layer_sizes=(4,), activation="identity", solver=solver,
                         max_iter=5, random_state=0)
-    est.fit(X * 1e3, y, validation_data=(X * 1e3, y))
+    est.fit(X * 1e3, y, X_val=X * 1e3, y_val=y)
     assert np.isfinite(est.history_["loss"]).all()
     assert np.isfinite(est.history_["val_loss"]).all()
     Xbig = X * 1e8

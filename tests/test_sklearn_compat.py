@@ -23,6 +23,10 @@ from sklearn.utils.estimator_checks import (
 import sknn
 from sknn import MLPClassifier, MLPRegressor, Perceptron
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 ESTIMATORS = [
     MLPClassifier(),
     MLPRegressor(),
@@ -39,6 +43,13 @@ ESTIMATORS = [
     MLPRegressor(solver="lbfgs", hidden_layer_sizes=(10,)),
     MLPClassifier(hidden_layer_sizes=(8, 4), activation="tanh", max_iter=100),
     MLPRegressor(loss="huber", activation="gelu", wide_features="all", hidden_layer_sizes=(10,)),
+    # dropout, batch normalization and both (issue 16): no expected failures either
+    MLPClassifier(dropout=0.2),
+    MLPRegressor(dropout=0.2),
+    MLPClassifier(batch_normalization=True),
+    MLPRegressor(batch_normalization=True),
+    MLPClassifier(dropout=0.2, batch_normalization=True),
+    MLPRegressor(dropout=0.2, batch_normalization=True),
 ]
 
 

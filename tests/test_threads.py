@@ -16,6 +16,10 @@ from sknn import MLPClassifier, MLPRegressor
 from sknn._layout import make_layout
 from sknn._threads import blas_threads_for, one_blas_thread
 
+# Short trainings on purpose: "maximum iterations reached" is expected here;
+# tests about that warning use pytest.warns, which still sees it.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 
 def _blas_threads():
     return sorted(c.num_threads for c in ThreadpoolController().lib_controllers

@@ -93,7 +93,7 @@ def test_tensorboard_scalars_histograms_hparams_equal_history(digits, tmp_path):
     X, y, Xv, yv = digits
     clf = MLPClassifier(hidden_layer_sizes=(32, 16), alpha=1e-3, max_iter=5, random_state=0,
                         callbacks=[TensorBoard(tmp_path, histogram_freq=2)])
-    clf.fit(X, y, validation_data=(Xv, yv))
+    clf.fit(X, y, X_val=Xv, y_val=yv)
     run_dir = clf.callbacks_[0].run_dir
     assert _runs(tmp_path) == ["run"] and run_dir == str(tmp_path / "run")
     acc = _read_run(run_dir)
@@ -235,7 +235,7 @@ def test_optuna_pruning_reports_every_epoch(digits):
     trial = study.ask()
     clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=4, random_state=0,
                         callbacks=[OptunaPruning(trial)])
-    clf.fit(X, y, validation_data=(Xv, yv))
+    clf.fit(X, y, X_val=Xv, y_val=yv)
     reported = study.trials[0].intermediate_values
     assert sorted(reported) == [0, 1, 2, 3]
     np.testing.assert_allclose([reported[k] for k in range(4)], clf.history_["val_loss"])
@@ -265,13 +265,13 @@ def test_optuna_pruned_fit_leaves_estimator_as_before(digits):
     study = optuna.create_study(direction="maximize", pruner=_PruneAfter(2))
     # an estimator fitted before: a pruned warm-start fit changes nothing
     clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=3, random_state=0, warm_start=True)
-    clf.fit(X, y, validation_data=(Xv, yv))
+    clf.fit(X, y, X_val=Xv, y_val=yv)
     before = copy.deepcopy(clf.__dict__)
     trial = study.ask()
     clf.set_params(max_iter=10, callbacks=[OptunaPruning(trial, monitor="val_score")])
     # steps are epochs of history_: the warm-started fit goes on from epoch 3
     with pytest.raises(optuna.TrialPruned, match="epoch 4"):
-        clf.fit(X, y, validation_data=(Xv, yv))
+        clf.fit(X, y, X_val=Xv, y_val=yv)
     assert sorted(study.trials[0].intermediate_values) == [3, 4]
     clf.set_params(max_iter=3, callbacks=None)
     after = clf.__dict__
@@ -282,7 +282,7 @@ def test_optuna_pruned_fit_leaves_estimator_as_before(digits):
     # an unfitted estimator stays unfitted
     fresh = MLPClassifier(max_iter=5, callbacks=[OptunaPruning(study.ask(), "val_score")])
     with pytest.raises(optuna.TrialPruned):
-        fresh.fit(X, y, validation_data=(Xv, yv))
+        fresh.fit(X, y, X_val=Xv, y_val=yv)
     assert not hasattr(fresh, "coefs_") and not hasattr(fresh, "history_")
 
 
@@ -295,11 +295,11 @@ def test_optuna_pruning_checks_direction_and_shares_the_trial(digits):
     assert clone(MLPClassifier(callbacks=[cb])).callbacks[0].trial is trial
     clf = MLPClassifier(max_iter=2, callbacks=[cb])
     with pytest.raises(ValueError, match="direction is maximize"):
-        clf.fit(X, y, validation_data=(Xv, yv))
+        clf.fit(X, y, X_val=Xv, y_val=yv)
     multi = optuna.create_study(directions=["maximize", "minimize"])
     clf.set_params(callbacks=[OptunaPruning(multi.ask(), monitor="val_score")])
     with pytest.raises(ValueError, match="single-objective"):
-        clf.fit(X, y, validation_data=(Xv, yv))
+        clf.fit(X, y, X_val=Xv, y_val=yv)
     clf.set_params(callbacks=[OptunaPruning(trial, monitor="val_score")])
     with pytest.raises(ValueError, match="available keys"):
         clf.fit(X, y)  # no validation set: no val_score
@@ -319,7 +319,7 @@ def _digits_study(digits, pruner):
         clf = MLPClassifier(hidden_layer_sizes=(n_neurons,) * n_hidden, learning_rate_init=lr,
                             max_iter=N_EPOCHS, random_state=0,
                             callbacks=[OptunaPruning(trial, monitor="val_score")])
-        clf.fit(X, y, validation_data=(Xv, yv))
+        clf.fit(X, y, X_val=Xv, y_val=yv)
         return clf.score(Xv, yv)
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0),

@@ -51,7 +51,7 @@ def _clf(**kw):
 
 
 def _val_loss(est, X_val, y_val):
-    val = est._validate_validation_data((X_val, y_val), est._theta.dtype, False)
+    val = est._validate_validation_data((X_val, y_val, None), est._theta.dtype, False)
     return est._validation_metrics(val)
 
 
@@ -81,7 +81,7 @@ class Recorder:
 def test_early_stopping_stops_and_restores_best_weights(reg_data):
     X, y, Xv, yv = reg_data
     est = _reg(max_iter=300, callbacks=[EarlyStopping(patience=3)])
-    est.fit(X, y, validation_data=(Xv, yv))
+    est.fit(X, y, X_val=Xv, y_val=yv)
     es = est.callbacks_[0]
     hist = est.history_["val_loss"]
     assert len(hist) < 300
@@ -96,7 +96,7 @@ def test_early_stopping_stops_and_restores_best_weights(reg_data):
 def test_early_stopping_score_monitor_is_maximised(clf_data):
     X, y, Xv, yv = clf_data
     est = _clf(max_iter=200, callbacks=[EarlyStopping(monitor="val_score", patience=4)])
-    est.fit(X, y, validation_data=(Xv, yv))
+    est.fit(X, y, X_val=Xv, y_val=yv)
     es = est.callbacks_[0]
     scores = est.history_["val_score"]
     assert es.best == max(scores)
@@ -125,7 +125,7 @@ def test_callback_returning_true_stops_at_that_epoch(reg_data):
 
 def test_callback_protocol_order_and_logs(reg_data):
     X, y, Xv, yv = reg_data
-    est = _reg(max_iter=3, callbacks=[Recorder()]).fit(X, y, validation_data=(Xv, yv))
+    est = _reg(max_iter=3, callbacks=[Recorder()]).fit(X, y, X_val=Xv, y_val=yv)
     keys = sorted(["loss", "val_loss", "val_score", "learning_rate", "epoch_time"])
     assert est.callbacks_[0].events == ["begin", (0, keys), (1, keys), (2, keys), "end"]
 
@@ -142,14 +142,14 @@ def test_missing_monitor_key_raises_naming_keys(reg_data, cb):
 def test_monitor_name_must_say_loss_or_score(reg_data):
     X, y, Xv, yv = reg_data
     with pytest.raises(ValueError, match="must end in 'loss'"):
-        _reg(callbacks=[EarlyStopping(monitor="accuracy")]).fit(X, y, validation_data=(Xv, yv))
+        _reg(callbacks=[EarlyStopping(monitor="accuracy")]).fit(X, y, X_val=Xv, y_val=yv)
 
 
 def test_model_checkpoint_loads_and_predicts_identically(reg_data, tmp_path):
     X, y, Xv, yv = reg_data
     path = tmp_path / "best.joblib"
     est = _reg(max_iter=300, callbacks=[EarlyStopping(patience=3), ModelCheckpoint(path)])
-    est.fit(X, y, validation_data=(Xv, yv))
+    est.fit(X, y, X_val=Xv, y_val=yv)
     ckpt = est.callbacks_[1]
     assert ckpt.best_epoch == est.callbacks_[0].best_epoch
     loaded = joblib.load(path)
@@ -196,21 +196,21 @@ def test_clone_gives_fresh_state_and_param_never_mutated(reg_data):
     before = dict(es.__dict__)
     est = _reg(callbacks=[es])
     params = est.get_params()
-    est.fit(X, y, validation_data=(Xv, yv))
+    est.fit(X, y, X_val=Xv, y_val=yv)
     assert est.callbacks[0] is es and es.__dict__ == before
     assert est.get_params()["callbacks"] is params["callbacks"]
     assert est.callbacks_[0] is not es and hasattr(est.callbacks_[0], "best")
     cloned = clone(est)
     assert not hasattr(cloned.callbacks[0], "best")
     assert not hasattr(cloned, "callbacks_")
-    cloned.fit(X, y, validation_data=(Xv, yv))
+    cloned.fit(X, y, X_val=Xv, y_val=yv)
     assert cloned.callbacks_[0].best_epoch == est.callbacks_[0].best_epoch
 
 
 def test_estimator_with_callbacks_pickles(reg_data, tmp_path):
     X, y, Xv, yv = reg_data
     est = _reg(max_iter=5, callbacks=[EarlyStopping(), CSVLogger(tmp_path / "log.csv")])
-    est.fit(X, y, validation_data=(Xv, yv))
+    est.fit(X, y, X_val=Xv, y_val=yv)
     again = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(again.predict(Xv), est.predict(Xv))
     assert again.callbacks_[0].best == est.callbacks_[0].best
@@ -228,7 +228,7 @@ def test_gridsearch_n_jobs_2_with_callbacks(reg_data):
 def test_csv_logger_writes_rows(reg_data, tmp_path):
     X, y, Xv, yv = reg_data
     path = tmp_path / "log.csv"
-    est = _reg(max_iter=4, callbacks=[CSVLogger(path)]).fit(X, y, validation_data=(Xv, yv))
+    est = _reg(max_iter=4, callbacks=[CSVLogger(path)]).fit(X, y, X_val=Xv, y_val=yv)
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
@@ -258,7 +258,7 @@ def test_csv_logger_lbfgs_learning_rate_empty(reg_data, tmp_path):
 # ------------------------------------------------------------------- history
 def test_validation_data_history_keys(clf_data):
     X, y, Xv, yv = clf_data
-    est = _clf(max_iter=5).fit(X, y, validation_data=(Xv, yv))
+    est = _clf(max_iter=5).fit(X, y, X_val=Xv, y_val=yv)
     h = est.history_
     assert set(h) == {"loss", "val_loss", "val_score", "learning_rate", "epoch_time"}
     assert all(len(v) == 5 for v in h.values())
@@ -298,7 +298,7 @@ def test_lbfgs_on_epoch_end_per_iteration_and_stop(reg_data):
 
 def test_verbose_2_keras_line(capsys, reg_data):
     X, y, Xv, yv = reg_data
-    _reg(max_iter=3, verbose=2).fit(X, y, validation_data=(Xv, yv))
+    _reg(max_iter=3, verbose=2).fit(X, y, X_val=Xv, y_val=yv)
     lines = capsys.readouterr().out.strip().splitlines()
     num = r"-?\d+\.\d{6}"
     pattern = rf"Epoch (\d)/3 - \d+\.\d{{3}}s - loss: {num} - val_loss: {num} - val_score: {num}"
@@ -335,7 +335,7 @@ def test_history_display_renders_png(reg_data):
     import matplotlib.pyplot as plt
 
     X, y, Xv, yv = reg_data
-    est = _reg(max_iter=4).fit(X, y, validation_data=(Xv, yv))
+    est = _reg(max_iter=4).fit(X, y, X_val=Xv, y_val=yv)
     disp = HistoryDisplay.from_estimator(est)
     assert set(disp.lines_) == {"loss", "val_loss", "val_score"}
     np.testing.assert_allclose(disp.lines_["loss"].get_xdata(), [0.5, 1.5, 2.5, 3.5])
@@ -499,7 +499,7 @@ def test_sklearn_and_sknn_callbacks_together(reg_data, tmp_path):
     monitor = skl_callback.ScoringMonitor(scoring="r2")
     est = _reg(max_iter=200, callbacks=[EarlyStopping(patience=2),
                                         ModelCheckpoint(tmp_path / "m.joblib")])
-    est.set_callbacks(monitor).fit(X, y, validation_data=(Xv, yv))
+    est.set_callbacks(monitor).fit(X, y, X_val=Xv, y_val=yv)
     n_epochs = len(est.history_["loss"])
     data = monitor.get_logs().data
     assert sum(row["task_name"] == "epoch" for row in data) == n_epochs

@@ -9,8 +9,10 @@ import numpy as np
 
 from .._numba import jit
 from .activations import needs_preactivation
+from .layers import no_layer_buffers, no_layers
 from .losses import loss_and_output_delta
 from .network import (
+    aux_view,
     backward_pass,
     dense_width,
     forward_pass,
@@ -48,14 +50,58 @@ def gather_targets(Y, sw, rows, ybuf, swbuf):
 
 
 @jit(nogil=True)
+def scale_delta(D, gb, c):
+    """D *= c and gb *= c: a head's share of a weighted sum of losses."""
+    dt = D.dtype.type
+    k = dt(c)
+    n, m = D.shape
+    for i in range(n):
+        for j in range(m):
+            D[i, j] *= k
+    for j in range(m):
+        gb[j] *= k
+
+
+@jit(nogil=True)
+def output_deltas(net, loss_code, huber_delta, yb, yhat, swb, zpre, deltas, offs, grad, lws):
+    """Loss and output deltas of the batch: main head, and the auxiliary one if any.
+
+    Returns ``(objective, aux)``: the weighted loss ``(1 - w) * main + w * aux``
+    (just ``main`` without an auxiliary output) and the auxiliary head's own
+    weighted loss (0 without one).
+    """
+    layout = net.layout
+    nb = yhat.shape[0]
+    L = layout.shape[0]
+    wloss = loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
+                                  swb, loss_code, net.out_code, huber_delta,
+                                  unit_view(deltas, offs, layout, L - 1, nb),
+                                  intercept_view(grad, layout, L - 1))
+    aux, w = net.layers.aux, net.layers.aux_weight
+    if aux.shape[0] == 0:
+        return wloss, 0.0
+    n_out = aux[0, 1]
+    ya = aux_view(lws.aux_acts, nb, n_out)
+    Da = aux_view(lws.aux_deltas, nb, n_out)
+    gba = intercept_view(grad, aux, 0)
+    aloss = loss_and_output_delta(yb, ya, ya, swb, loss_code, net.out_code, huber_delta, Da,
+                                  gba)
+    scale_delta(unit_view(deltas, offs, layout, L - 1, nb), intercept_view(grad, layout, L - 1),
+                1.0 - w)
+    scale_delta(Da, gba, w)
+    return (1.0 - w) * wloss + w * aloss, aloss
+
+
+@jit(nogil=True)
 def batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb, swb,
-                   acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad):
+                   acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad, lws):
     """Forward, loss and backward for the batch ``rows``: raw gradient into ``grad``.
 
     ``yb`` / ``swb`` are the batch's gathered targets and weights
     (``gather_targets``); the rest are the fields of the records ``train_epoch``
     takes, unpacked once per epoch (a record field read inside the batch loop
-    costs a reference-count update per array).  Returns the batch's weighted loss.
+    costs a reference-count update per array).  Returns the batch's weighted
+    loss and its auxiliary head's (``output_deltas``).
     """
     nb = rows.shape[0]
     layout = net.layout
@@ -64,13 +110,12 @@ def batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, y
     deep_b = batch_block(deep, rows, xbuf, nb)
     wide_b = batch_block(wide, rows, wbuf, nb)
     wt = wide_tmp[: nb * n_out].reshape((nb, n_out))
-    yhat = forward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, offs, wt)
-    wloss = loss_and_output_delta(yb, yhat, unit_view(zpre, offs, layout, L - 1, nb),
-                                  swb, loss_code, net.out_code, huber_delta,
-                                  unit_view(deltas, offs, layout, L - 1, nb),
-                                  intercept_view(grad, layout, L - 1))
-    backward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, deltas, offs, grad, wtbuf)
-    return wloss
+    yhat = forward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, offs, wt, swb, lws)
+    losses = output_deltas(net, loss_code, huber_delta, yb, yhat, swb, zpre, deltas, offs, grad,
+                           lws)
+    backward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, deltas, offs, grad, wtbuf, swb,
+                  lws)
+    return losses
 
 
 @jit(nogil=True)
@@ -84,6 +129,7 @@ def train_epoch(theta, net, obj, step, data, ws, perm, batch_size):
     batches of ``batch_loss * batch_rows`` (the caller divides by the number of
     rows) and ``t`` the update count after the epoch.  A batch whose weights sum
     to zero carries no information and is skipped, as if its rows had been dropped.
+    ``ws.aux_loss[0]`` accumulates the auxiliary head's loss as the main one is.
     """
     n = perm.shape[0]
     n_coef = net.layout[0, 3]
@@ -93,6 +139,7 @@ def train_epoch(theta, net, obj, step, data, ws, perm, batch_size):
     grad, acts, zpre, deltas = ws.grad, ws.acts, ws.zpre, ws.deltas
     xbuf, wbuf, ybuf, swbuf, wide_tmp, wtbuf = (ws.xbuf, ws.wbuf, ws.ybuf, ws.swbuf,
                                                 ws.wide_tmp, ws.wtbuf)
+    lws, aux_loss = ws.layer_buffers, ws.aux_loss
     solver, lr, momentum, nesterov = step.solver, step.learning_rate, step.momentum, step.nesterov
     beta_1, beta_2, epsilon, m, v = step.beta_1, step.beta_2, step.epsilon, step.m, step.v
     t = step.t
@@ -104,8 +151,10 @@ def train_epoch(theta, net, obj, step, data, ws, perm, batch_size):
         yb, swb, sw_sum = gather_targets(Y, sw, rows, ybuf, swbuf)
         if sw_sum <= 0:
             continue
-        wloss = batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb,
-                               swb, acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad)
+        wloss, aloss = batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs,
+                                      yb, swb, acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf,
+                                      grad, lws)
+        aux_loss[0] += aloss / sw_sum * nb
         t += 1
         sumsq = optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, lr, momentum,
                                nesterov, beta_1, beta_2, epsilon, t)
@@ -120,8 +169,11 @@ def loss_grad(theta, net, obj, data, ws, sw_sum, chunk):
     Takes the records of ``train_epoch``.  Rows are processed in chunks of
     ``chunk`` to bound memory (``ws.gchunk`` holds a chunk's gradient); the result
     is scikit-learn's ``(sum sw*loss + alpha/2 ||W||^2) / sw_sum`` and its gradient.
+    Batch normalization needs the whole set in one chunk (its statistics are the
+    batch's).  ``ws.aux_loss[0]`` receives the auxiliary head's weighted mean loss.
     """
     grad, gchunk = ws.grad, ws.gchunk
+    ws.aux_loss[0] = 0.0
     n = data.Y.shape[0]
     n_coef = net.layout[0, 3]
     offs = unit_offsets(net.layout, chunk)
@@ -133,9 +185,12 @@ def loss_grad(theta, net, obj, data, ws, sw_sum, chunk):
         rows = rows_all[start:stop]
         yb, swb, _ = gather_targets(data.Y, data.sw, rows, ws.ybuf, ws.swbuf)
         target = grad if first else gchunk
-        total += batch_gradient(theta, net, obj.loss_code, obj.huber_delta, data.deep,
-                                data.wide, rows, offs, yb, swb, ws.acts, ws.zpre, ws.deltas,
-                                ws.xbuf, ws.wbuf, ws.wide_tmp, ws.wtbuf, target)
+        wloss, aloss = batch_gradient(theta, net, obj.loss_code, obj.huber_delta, data.deep,
+                                      data.wide, rows, offs, yb, swb, ws.acts, ws.zpre,
+                                      ws.deltas, ws.xbuf, ws.wbuf, ws.wide_tmp, ws.wtbuf, target,
+                                      ws.layer_buffers)
+        total += wloss
+        ws.aux_loss[0] += aloss
         if not first:
             for i in range(grad.shape[0]):
                 grad[i] += gchunk[i]
@@ -148,6 +203,7 @@ def loss_grad(theta, net, obj, data, ws, sw_sum, chunk):
             grad[i] = (grad[i] + a * theta[i]) / s
         else:
             grad[i] = grad[i] / s
+    ws.aux_loss[0] /= sw_sum
     return (total + 0.5 * obj.alpha * sum_squares(theta, n_coef)) / sw_sum
 
 
@@ -176,7 +232,10 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, layer_codes, d
     for l in range(layout.shape[0]):
         total_units += layout[l, 1]
     dt = theta.dtype
-    net = Network(layout, n_wide, hidden_code, out_code, layer_codes)
+    # the plain network: batch normalization is folded into theta, dropout off
+    net = Network(layout, n_wide, hidden_code, out_code, layer_codes, no_layers(dt))
+    lws = no_layer_buffers(dt)
+    none = lws.aux_acts
     preact = needs_preactivation(hidden_code)
     for code in layer_codes:
         preact = preact or needs_preactivation(code)
@@ -194,5 +253,5 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, layer_codes, d
         deep_b = batch_block(deep, rows, xbuf, nb)
         wide_b = batch_block(wide, rows, wbuf, nb)
         yhat = forward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, offs,
-                            wide_tmp[: nb * n_out].reshape((nb, n_out)))
+                            wide_tmp[: nb * n_out].reshape((nb, n_out)), none, lws)
         out[start:stop, :] = yhat

@@ -12,12 +12,24 @@ block ``buf[cap * sum(fan_out[:l]):][:nb * fan_out[l]]``.
 
 An input block is a tuple ``(dense, data, indices, indptr)``: a CSR matrix when
 ``indptr`` is non-empty, else the dense 2-D array (gathered batch rows).
+
+Per-layer stages (layers.py: batch normalization, dropout, the auxiliary
+output) are driven by ``net.layers`` and use the buffers ``lws``: the records
+``Layers`` and ``LayerBuffers`` of records.py, whose unused parts are empty
+arrays, so one compiled kernel serves every option combination.
 """
 
 import numpy as np
 
 from .._numba import jit, jitable
 from .activations import activation_grad, bias_activate
+from .layers import (
+    batch_norm_backward,
+    batch_norm_moving_update,
+    batch_norm_train,
+    dropout_backward,
+    dropout_forward,
+)
 from .sparse import csr_rows_dot, csr_rows_t_dot
 
 
@@ -106,31 +118,80 @@ def input_t_dot(block, rows, delta, out):
 
 
 @jit(nogil=True)
-def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp):
+def hidden_unit_offset(layout, l):
+    """Index of hidden layer ``l``'s first unit among all hidden units."""
+    u = 0
+    for k in range(l):
+        u += layout[k, 1]
+    return u
+
+
+@jit(nogil=True)
+def aux_view(buf, nb, m):
+    """The ``nb x m`` prefix of an auxiliary-output buffer."""
+    return buf[: nb * m].reshape((nb, m))
+
+
+@jit(nogil=True)
+def layer_input(acts, dropped, offs, layout, l, nb, dropout):
+    """What layer ``l + 1`` reads from hidden layer ``l``: its (dropped-out) activations."""
+    if dropout.shape[0] > 0 and dropout[l] > 0:
+        return unit_view(dropped, offs, layout, l, nb)
+    return unit_view(acts, offs, layout, l, nb)
+
+
+@jit(nogil=True)
+def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, lws):
     """Compute every layer's activations for the batch ``rows`` (nb rows).
 
-    ``net`` is the ``Network`` record (records.py).  ``deep``/``wide`` are input blocks
-    holding the batch (dense blocks are the gathered rows).  ``offs`` are the
-    workspaces' layer offsets (``unit_offsets``).
-    ``wide_tmp`` is an ``nb x n_outputs`` scratch for the wide product (unused
-    when ``n_wide == 0``).  Returns the output activations.
+    ``net`` is the ``Network`` record (records.py).  ``deep``/``wide`` are input
+    blocks holding the batch (dense blocks are the gathered rows).  ``offs`` are
+    the workspaces' layer offsets (``unit_offsets``).  ``wide_tmp`` is an
+    ``nb x n_outputs`` scratch for the wide product (unused when ``n_wide == 0``).
+    ``sw`` are the batch's sample weights (batch normalization's statistics);
+    ``net.layers`` the layer stages and ``lws`` their buffers (``Layers`` and
+    ``LayerBuffers`` in records.py).  A hidden layer is ``Z = A W`` -> batch
+    normalization (``gamma * xhat``) -> bias (beta) and activation -> dropout.
+    Returns the output activations; the auxiliary output goes to ``lws.aux_acts``.
     """
     layout, n_wide, out_code = net.layout, net.n_wide, net.out_code
+    dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed = net.layers
+    xhat, stats, mask, dropped, aux_acts, _, _ = lws
     nb = rows.shape[0]
     L = layout.shape[0]
+    n_bn = stats.shape[0] // 3
+    n_mov = moving.shape[0] // 2
     for l in range(L):
         Z = unit_view(acts, offs, layout, l, nb)
         W = coef_view(theta, layout, l, n_wide if l == L - 1 else 0, layout[l, 0])
         if l == 0:
             input_dot(deep, rows, W, Z)
         else:
-            np.dot(unit_view(acts, offs, layout, l - 1, nb), W, Z)
+            np.dot(layer_input(acts, dropped, offs, layout, l - 1, nb, dropout), W, Z)
         if l == L - 1 and n_wide > 0:
             input_dot(wide, rows, coef_view(theta, layout, l, 0, n_wide), wide_tmp)
             Z += wide_tmp
+        if l < L - 1 and gamma_off >= 0:
+            u, fo = hidden_unit_offset(layout, l), layout[l, 1]
+            mean = stats[u: u + fo]
+            var = stats[n_bn + u: n_bn + u + fo]
+            batch_norm_train(Z, sw, theta[gamma_off + u: gamma_off + u + fo], bn_eps,
+                             unit_view(xhat, offs, layout, l, nb), mean, var,
+                             stats[2 * n_bn + u: 2 * n_bn + u + fo])
+            if n_mov > 0:
+                batch_norm_moving_update(moving[u: u + fo], moving[n_mov + u: n_mov + u + fo],
+                                         mean, var, momentum)
         bias_activate(Z, intercept_view(theta, layout, l),
                       out_code if l == L - 1 else hidden_activation(net, l),
                       unit_view(zpre, offs, layout, l, nb))
+        if l < L - 1 and dropout.shape[0] > 0 and dropout[l] > 0:
+            dropout_forward(Z, dropout[l], unit_view(mask, offs, layout, l, nb),
+                            unit_view(dropped, offs, layout, l, nb), keys, rows, seed, l)
+    if aux.shape[0] > 0:
+        Za = aux_view(aux_acts, nb, aux[0, 1])
+        np.dot(layer_input(acts, dropped, offs, layout, L - 2, nb, dropout),
+               coef_view(theta, aux, 0, 0, aux[0, 0]), Za)
+        bias_activate(Za, intercept_view(theta, aux, 0), out_code, Za)  # Zpre: never GELU
     return unit_view(acts, offs, layout, L - 1, nb)
 
 
@@ -166,7 +227,7 @@ def transpose_into(W, out):
 
 
 @jit(nogil=True)
-def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf):
+def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf, sw, lws):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 
     ``net`` is the ``Network`` record (records.py).  The output layer's delta (sw-weighted
@@ -177,10 +238,18 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
     term nor the division by the weight sum is applied: the optimizer step adds both.
     ``wtbuf`` is scratch for ``W.T`` (see ``TRANSPOSE_MAX_BYTES``); layers whose
     ``W`` does not fit in it use BLAS's transposed product directly.
+
+    Layer stages as in ``forward_pass``: the auxiliary output's delta (in
+    ``lws.aux_deltas``, its bias gradient in ``grad``) joins the last hidden layer's;
+    dropout multiplies by the mask; batch normalization turns dL/dy into dL/dz
+    and writes gamma's gradient (beta's is the column sum of ``activation_grad``).
     """
     layout, n_wide = net.layout, net.n_wide
+    dropout, gamma_off, _, _, _, aux, _, _, _ = net.layers
+    xhat, stats, mask, dropped, _, aux_deltas, aux_tmp = lws
     nb = rows.shape[0]
     L = layout.shape[0]
+    n_bn = stats.shape[0] // 3
     for l in range(L - 1, -1, -1):
         D = unit_view(deltas, offs, layout, l, nb)
         row0 = n_wide if l == L - 1 else 0
@@ -188,9 +257,14 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
         if l == 0:
             input_t_dot(deep, rows, D, gW)
         else:
-            np.dot(unit_view(acts, offs, layout, l - 1, nb).T, D, gW)
+            np.dot(layer_input(acts, dropped, offs, layout, l - 1, nb, dropout).T, D, gW)
         if l == L - 1 and n_wide > 0:
             input_t_dot(wide, rows, D, coef_view(grad, layout, l, 0, n_wide))
+        has_aux = l == L - 1 and aux.shape[0] > 0
+        if has_aux:
+            Da = aux_view(aux_deltas, nb, aux[0, 1])
+            np.dot(layer_input(acts, dropped, offs, layout, l - 1, nb, dropout).T, Da,
+                   coef_view(grad, aux, 0, 0, aux[0, 0]))
         if l > 0:
             D_prev = unit_view(deltas, offs, layout, l - 1, nb)
             W = coef_view(theta, layout, l, row0, layout[l, 0])
@@ -201,6 +275,19 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
                 np.dot(D, WT, D_prev)
             else:
                 np.dot(D, W.T, D_prev)
+            if has_aux:
+                tmp = aux_view(aux_tmp, nb, aux[0, 0])
+                np.dot(Da, coef_view(theta, aux, 0, 0, aux[0, 0]).T, tmp)
+                D_prev += tmp
+            if dropout.shape[0] > 0 and dropout[l - 1] > 0:
+                dropout_backward(D_prev, unit_view(mask, offs, layout, l - 1, nb))
+            gb = intercept_view(grad, layout, l - 1)
             activation_grad(unit_view(acts, offs, layout, l - 1, nb),
                             unit_view(zpre, offs, layout, l - 1, nb), D_prev,
-                            hidden_activation(net, l - 1), intercept_view(grad, layout, l - 1))
+                            hidden_activation(net, l - 1), gb)
+            if gamma_off >= 0:
+                u, fo_prev = hidden_unit_offset(layout, l - 1), layout[l - 1, 1]
+                batch_norm_backward(D_prev, unit_view(xhat, offs, layout, l - 1, nb), sw,
+                                    theta[gamma_off + u: gamma_off + u + fo_prev],
+                                    stats[2 * n_bn + u: 2 * n_bn + u + fo_prev], gb,
+                                    grad[gamma_off + u: gamma_off + u + fo_prev])

@@ -23,6 +23,20 @@ signature stays as it is.
 
 from collections import namedtuple
 
+#: The per-layer stages of a network (layers.py); empty arrays / -1 mean "off".
+Layers = namedtuple("Layers", [
+    "dropout",      # float64 (n_hidden,) dropout rate per hidden layer, or empty: none
+    "gamma_off",    # int: where batch normalization's gamma starts in theta (-1: none)
+    "bn_epsilon",   # float: added to the batch variance
+    "bn_momentum",  # float: moving = momentum * moving + (1 - momentum) * batch
+    "moving",       # model dtype: moving means then variances of every hidden unit,
+                    # updated in place by training; empty: not updated (L-BFGS, predict)
+    "aux",          # int64 (k, 4): the auxiliary output layer's layout row (k = 0: none)
+    "aux_weight",   # float: w of the objective (1 - w) * main + w * auxiliary
+    "keys",         # int64 (n,): every training row's key for its dropout masks
+    "seed",         # int: the epoch's dropout seed (set per epoch)
+])
+
 #: The network a kernel evaluates.
 Network = namedtuple("Network", [
     "layout",       # int64 (n_layers, 4): fan_in, fan_out, W offset, b offset per layer
@@ -30,6 +44,7 @@ Network = namedtuple("Network", [
     "hidden_code",  # int: activation code of every hidden layer (activations.py)
     "out_code",     # int: activation code of the output layer
     "layer_codes",  # int64 array: activation code per hidden layer, or empty: all hidden_code
+    "layers",       # Layers: dropout, batch normalization, auxiliary output
 ])
 
 #: The training objective: loss and L2 penalty.
@@ -74,4 +89,17 @@ Workspace = namedtuple("Workspace", [
     "wide_tmp",  # rows x n_outputs: the wide product before it joins the output layer
     "wtbuf",     # W.T scratch for small layers (network.transpose_workspace_size)
     "gchunk",    # theta-sized per-chunk gradient of loss_grad (grad itself when unneeded)
+    "layer_buffers",  # LayerBuffers of the per-layer stages
+    "aux_loss",  # float64 (1,): the auxiliary head's accumulated loss
+])
+
+#: Buffers of the per-layer stages (empty when the stage is off).
+LayerBuffers = namedtuple("LayerBuffers", [
+    "xhat",        # rows per hidden layer (like acts): batch-normalized values
+    "stats",       # float64: every hidden unit's batch mean, then variance, then 1/std
+    "mask",        # rows per hidden layer: dropout masks (0 or 1 / (1 - rate))
+    "dropped",     # rows per hidden layer: activations after dropout
+    "aux_acts",    # rows x n_outputs: the auxiliary output
+    "aux_deltas",  # rows x n_outputs: its delta
+    "aux_tmp",     # rows x last hidden width: its delta times W_aux.T
 ])
