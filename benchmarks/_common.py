@@ -42,6 +42,7 @@ __all__ = [
     "machine_info",
     "parse_list",
     "make_data",
+    "torch_adam",
     "torch_train",
 ]
 
@@ -268,22 +269,32 @@ def make_data(shape, n, seed=0):
     return X, y
 
 
+def torch_adam(model, alpha):
+    """Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8) with sklearn's L2 penalty ``alpha``
+    as weight decay on the weight matrices (not biases, not batch normalization's scale)."""
+    import torch
+
+    def decayed(name, p):
+        return name.endswith("weight") and p.dim() == 2
+
+    decay = [p for n, p in model.named_parameters() if decayed(n, p)]
+    rest = [p for n, p in model.named_parameters() if not decayed(n, p)]
+    return torch.optim.Adam([{"params": decay, "weight_decay": alpha},
+                             {"params": rest, "weight_decay": 0.0}],
+                            lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+
+
 def torch_train(model, loss_fn, batch, epochs, Xt, yt, alpha=1e-4):
     """The PyTorch loop sknn is compared with, as close to sklearn's MLP as a loop gets.
 
-    Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8), the given batch size, a fresh
-    permutation every epoch, and sklearn's L2 penalty ``alpha`` on the weight
-    matrices (not biases, not batch normalization's scale) as Adam's weight
-    decay.  Trains ``model`` in place and returns it.
+    :func:`torch_adam`, the given batch size, a fresh permutation every epoch,
+    ``loss_fn(model(Xt[idx]), yt[idx])`` per batch.  Trains ``model`` in place
+    and returns it.
     """
     import torch
 
     model.train()
-    decay = [p for n, p in model.named_parameters() if n.endswith("weight") and p.dim() == 2]
-    rest = [p for n, p in model.named_parameters() if not (n.endswith("weight") and p.dim() == 2)]
-    opt = torch.optim.Adam([{"params": decay, "weight_decay": alpha},
-                            {"params": rest, "weight_decay": 0.0}],
-                           lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    opt = torch_adam(model, alpha)
     n = Xt.shape[0]
     gen = torch.Generator().manual_seed(0)
     for _ in range(epochs):
