@@ -174,8 +174,13 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
             if n_mov > 0:
                 batch_norm_moving_update(moving[u: u + fo], moving[n_mov + u: n_mov + u + fo],
                                          mean, var, momentum)
-        bias_activate(Z, intercept_view(theta, layout, l), out_code if l == L - 1 else hidden_code,
-                      unit_view(zpre, offs, layout, l, nb))
+        # two calls, not one with a conditional code: each keeps its code a constant
+        if l == L - 1:
+            bias_activate(Z, intercept_view(theta, layout, l), out_code,
+                          unit_view(zpre, offs, layout, l, nb))
+        else:
+            bias_activate(Z, intercept_view(theta, layout, l), hidden_code,
+                          unit_view(zpre, offs, layout, l, nb))
         if l < L - 1 and dropout.shape[0] > 0 and dropout[l] > 0:
             dropout_forward(Z, dropout[l], unit_view(mask, offs, layout, l, nb),
                             unit_view(dropped, offs, layout, l, nb), keys, rows, seed, l)
@@ -218,7 +223,7 @@ def transpose_into(W, out):
             out[j, i] = W[i, j]
 
 
-@jit(nogil=True)
+@jit(nogil=True, inline="always")
 def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf, sw, lws):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 
