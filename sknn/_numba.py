@@ -26,6 +26,7 @@ from numba import config, njit, types
 from numba.core import ir
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.imputils import impl_ret_borrowed
 from numba.core.registry import CPUDispatcher
 from numba.core.untyped_passes import RewriteSemanticConstants
 from numba.extending import intrinsic, overload, register_jitable, typeof_impl
@@ -90,7 +91,9 @@ def code_record(cls):
 
         def codegen(context, builder, sig, args):
             values = [builder.extract_value(args[0], i) for i in range(len(fields))]
-            return context.make_tuple(builder, ret, values)
+            record = context.make_tuple(builder, ret, values)
+            # the fields are borrowed from the argument tuple: the record is a new reference
+            return impl_ret_borrowed(context, builder, ret, record)
 
         return ret(fields), codegen
 
