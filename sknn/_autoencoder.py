@@ -154,6 +154,14 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
     callbacks_ : list
         The deep copies of ``callbacks`` used by the last fit.
 
+    batch_norm_gamma_, batch_norm_beta_ : list of ndarray or None
+        Per hidden layer (the code layer included), batch normalization's scale
+        and shift, as in :class:`MLPRegressor`; None when
+        ``batch_normalization=False``.
+
+    batch_norm_moving_mean_, batch_norm_moving_variance_ : list of ndarray or None
+        Per hidden layer, the moving statistics prediction normalises with.
+
     See Also
     --------
     sklearn.decomposition.PCA : The linear counterpart.
