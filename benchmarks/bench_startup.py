@@ -154,7 +154,8 @@ def measure(repeats=3, warmup=True):
         for rep in range(repeats):
             for scenario in SCENARIOS:
                 # the warm run reuses the cache this repeat's cold classifier filled
-                d = os.path.join(root, f"{rep}-{'cold-classifier' if scenario == 'warm' else scenario}")
+                cache = "cold-classifier" if scenario == "warm" else scenario
+                d = os.path.join(root, f"{rep}-{cache}")
                 runs[scenario].append(run_child(d, scenario))
         extra = {}
         if warmup:
