@@ -199,7 +199,7 @@ def measure(repeats=3, warmup=True):
 
 
 HEADERS = ["figure (fresh processes, empty cache unless warm)", "median wall s",
-           "median CPU s", "wall of each run", "target", "quiet-machine target"]
+           "median CPU s", "wall of each run", "target (quiet)", "status (median wall)"]
 
 
 def print_summary(s):
