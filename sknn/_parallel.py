@@ -336,15 +336,15 @@ def loss_grad_threads(team, workspaces, theta, net, obj, data, ws, sw_sum, chunk
                             sw_sum, ws.aux_loss)
 
 
-def predict_threads(n_threads_, kernel, theta, layout, n_wide, hidden_code, out_code, deep, wide,
-                    out, chunk):
-    """``predict_forward`` over row pieces of ``piece_rows(layout)`` rows on a team.
+def predict_threads(threads, kernel, head, deep, wide, out, chunk):
+    """``kernel(*head, deep, wide, out, chunk)`` (``predict_forward``) over row pieces
+    of ``piece_rows(layout)`` rows on a team of ``threads``; ``head[1]`` is the layout.
 
     Pieces are whole ``PREDICT_ROWS``-row chunks from row 0, so every row goes
     through the same chunk as on one thread: the same output, bitwise.
     """
     n = out.shape[0]
-    rows = piece_rows(layout)
+    rows = piece_rows(head[1])
     n_pieces = -(-n // rows)
     counter = itertools.count()
 
@@ -354,10 +354,9 @@ def predict_threads(n_threads_, kernel, theta, layout, n_wide, hidden_code, out_
             if c >= n_pieces:
                 return
             a, b = c * rows, min((c + 1) * rows, n)
-            kernel(theta, layout, n_wide, hidden_code, out_code, slice_block(deep, a, b),
-                   slice_block(wide, a, b), out[a:b], chunk)
+            kernel(*head, slice_block(deep, a, b), slice_block(wide, a, b), out[a:b], chunk)
 
-    with team(n_threads_) as t:
+    with team(threads) as t:
         t.run(work)
 
 
