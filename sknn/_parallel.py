@@ -120,6 +120,8 @@ def n_threads(n_jobs, n_tasks):
     ``None``: the CPU budget; a positive int: that many; negative: as
     scikit-learn (-1 all cores, -2 all but one).  Never more than ``n_tasks``.
     """
+    if n_tasks <= 1:  # before cpu_budget: small predicts stay fast
+        return 1
     if n_jobs is None:
         wanted = cpu_budget()
     elif n_jobs < 0:

@@ -150,3 +150,19 @@ def test_grid_search_workers_use_one_thread_each():
 
     per_worker = max(1, (os.cpu_count() or 1) // 2)
     assert set(search.cv_results_["mean_test_score"]) == {min(per_worker, 2)}
+
+
+def test_autoencoder_threads_with_noise():
+    """MLPAutoencoder's denoising epochs (their own data record each epoch) on threads."""
+    from sknn import MLPAutoencoder
+
+    X, _ = _data()
+    kw = dict(n_components=50, hidden_layer_sizes=(200,), noise=0.1, batch_size=200,
+              max_iter=2, random_state=0)
+    one = MLPAutoencoder(n_jobs=1, **kw).fit(X)
+    two = MLPAutoencoder(n_jobs=2, **kw).fit(X)
+    assert two._n_threads == 2
+    np.testing.assert_allclose(two._theta, one._theta, rtol=1e-7, atol=1e-10)
+    codes = two.transform(X)
+    two.set_params(n_jobs=1)
+    np.testing.assert_array_equal(two.transform(X), codes)
