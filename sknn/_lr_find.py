@@ -156,8 +156,8 @@ def lr_find(
     loss exceeds ``divergence_threshold`` times its minimum (or becomes
     non-finite). The suggestion lies below the rate of the lowest smoothed
     loss (ignoring the first 10% of the steps): a tenth of it for Adam, a
-    third for SGD with batches of 200, less for smaller batches (see
-    :attr:`LRFinderResult.suggestion`).
+    third for SGD with batches of 200, less for smaller batches (the
+    result's ``suggestion`` says how much).
 
     Parameters
     ----------
