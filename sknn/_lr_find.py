@@ -238,11 +238,12 @@ def lr_find(
     )
     n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
     batch_size = min(200, n_samples) if est.batch_size == "auto" else min(est.batch_size, n_samples)
+    per_batch = max(batch_size, 1)  # an empty X reaches partial_fit, which names it
     if batches_per_step == "auto":
-        batches_per_step = -(-_SAMPLES_PER_STEP // batch_size)  # ceil
+        batches_per_step = -(-_SAMPLES_PER_STEP // per_batch)  # ceil
     # each step's rows (a whole number of batches: partial_fit trains them
     # in order, shuffle=False, one update per batch)
-    step_rows = batch_size * max(1, min(batches_per_step, n_samples // batch_size))
+    step_rows = batch_size * max(1, min(batches_per_step, n_samples // per_batch))
     rng = check_random_state(estimator.random_state if random_state is None else random_state)
     fit_kw = {}
     if is_classifier(est) and not type_of_target(y, input_name="y").startswith("multilabel"):
