@@ -8,7 +8,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
-from sknn import MLPClassifier, MLPRegressor, lr_find
+from sknn import DivergenceError, MLPClassifier, MLPRegressor, lr_find
 
 # Short trainings on purpose: "maximum iterations reached" is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -190,7 +190,7 @@ def _best_val_loss(case, seed, lr, data):
     try:
         fitted = _network(case, seed).set_params(learning_rate_init=lr).fit(
             Xt, yt, X_val=Xv, y_val=yv)
-    except ValueError:  # DivergenceError
+    except DivergenceError:  # the rate is too high for this seed
         return np.inf
     return float(np.nanmin(fitted.history_["val_loss"]))
 
