@@ -1,29 +1,37 @@
-"""Start-up cost: the first fit in a fresh process, cold and warm numba cache.
+"""Start-up cost: the first fit in a fresh process, cold and warm numba cache (issue 18).
 
-    .venv/bin/python benchmarks/bench_startup.py [--repeats 1] [--specializations]
+    .venv/bin/python benchmarks/bench_startup.py [--repeats 3] [--no-warmup]
 
-Each measurement runs in a new Python process (``python bench_startup.py --child``):
+One command, a few minutes on a quiet machine.  Every measurement runs in a new
+Python process (``bench_startup.py --child SCENARIO``) with OPENBLAS_NUM_THREADS=1;
+``cold`` means a new, empty ``NUMBA_CACHE_DIR``.  Scenarios:
 
-- ``cold``: ``NUMBA_CACHE_DIR`` is a new, empty directory, so the first fit
-  compiles every kernel it needs;
-- ``warm``: the same directory after the cold run filled it, so kernels load
-  from disk.
+- ``cold-classifier``: import sknn, the default ``MLPClassifier`` float64 first
+  fit + ``predict_proba`` (300 x 20, 3 classes), the same again (second fit);
+  then, in the same process, the first and a second fit of each further kind:
+  lbfgs, float32, Perceptron, dropout, batch normalization, wide & deep,
+  sparse (CSR) input.  "adds" = first - second fit of that kind.
+- ``cold-regressor``: import, the default ``MLPRegressor`` first fit + predict.
+- ``cold-options``: import, a first fit using every option at once (dropout,
+  batch normalization, wide & deep, CSR input) + ``predict_proba``.
+- ``warm``: import, first and second default classifier fit, on the cache the
+  cold classifier run filled: "warm adds" = first - second.
+- ``warmup`` (once): ``python -m sknn.warmup`` on an empty cache, then the
+  ``warm`` scenario on that cache (its first fit must load, not compile:
+  the child counts numba's compile events).
 
-Inside the child: ``import`` time of sknn, the first ``fit`` + ``predict`` (the
-small FMNIST-like MLPClassifier of ``task()``: 500 x 784, (300, 100), adam,
-float64), then the same again in the same process (everything in memory).  A
-later float32 fit compiles its own specialization (about as long again, cold).
-"warm first fit adds X s" = warm first fit - second fit; "cold compile Y s" =
-cold first fit - second fit.
-
-``--specializations`` also fits the variants a user can hit (float32/float64,
-read-only X, CSR X, validation data, lbfgs, regressor) in one process and prints
-how many signatures each dispatcher compiled -- the figure to keep small.
+"from import" = import + first fit + predict, the figure a new user waits.
+Medians over ``--repeats`` fresh processes; wall and process CPU time
+(``resource.getrusage``) side by side, so a loaded machine shows as wall >> CPU.
+The targets of issue 18 (quiet machine): from import <= 8 s (classifier,
+regressor, every option), lbfgs / float32 / Perceptron each add <= 3 s, warm
+adds <= 0.3 s.
 """
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,172 +40,194 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import REPO, format_table, machine_info, median  # noqa: E402
 
+TARGETS = {"from_import": 8.0, "adds": 3.0, "warm_adds": 0.3}
 
-def _data(dtype):
+
+def _cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _data():
     import numpy as np
 
     rng = np.random.RandomState(0)
-    X = rng.uniform(size=(500, 784)).astype(dtype)
-    y = rng.randint(10, size=500)
-    return X, y
+    X = rng.normal(size=(300, 20))
+    return X, rng.randint(3, size=300), X[:, 0] + 0.1 * rng.normal(size=300)
 
 
-def task(dtypes=("float64",)):
-    """One small adam fit + predict per dtype (what a user's first call does)."""
-    import warnings
-
-    from sknn import MLPClassifier
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for dt in dtypes:
-            X, y = _data(dt)
-            MLPClassifier((300, 100), max_iter=2, batch_size=200, random_state=0).fit(
-                X, y).predict(X)
-
-
-def variants():
-    """Fits covering the input variants users hit; each compiles or reuses kernels."""
-    import warnings
-
-    import numpy as np
+def kinds():
+    """name -> a fit (+ predict) of that kind; "default" is a new user's first call."""
     import scipy.sparse as sp
 
-    from sknn import MLPClassifier, MLPRegressor
+    from sknn import MLPClassifier, MLPRegressor, Perceptron
 
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for dt in ("float64", "float32"):
-            X, y = _data(dt)
-            X, y = X[:100, :20], y[:100]
-            ro = X.copy()
-            ro.flags.writeable = False
-            Xf = np.asfortranarray(X)
-            kw = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
-            for name, fit in {
-                "dense": lambda: MLPClassifier(**kw).fit(X, y).predict(X),
-                "read-only X": lambda: MLPClassifier(**kw).fit(ro, y).predict(ro),
-                "fortran X": lambda: MLPClassifier(**kw).fit(Xf, y).predict(Xf),
-                "csr X": lambda: MLPClassifier(**kw).fit(sp.csr_matrix(X), y).predict(
-                    sp.csr_matrix(X)),
-                "validation": lambda: MLPClassifier(early_stopping=True, **kw).fit(X, y),
-                "lbfgs": lambda: MLPClassifier(solver="lbfgs", **kw).fit(X, y),
-                "regressor": lambda: MLPRegressor(**kw).fit(X, X[:, 0]).predict(X),
-                "wide": lambda: MLPRegressor(wide_features="all", **kw).fit(X, X[:, 0]),
-            }.items():
-                t0 = time.perf_counter()
-                fit()
-                out[f"{dt} {name}"] = time.perf_counter() - t0
-    return out
+    X, y, yr = _data()
+    X32 = X.astype("float32")
+    Xs = sp.csr_matrix(X)
+    kw = dict(max_iter=5, random_state=0)
+    return {
+        "default": lambda: MLPClassifier(**kw).fit(X, y).predict_proba(X),
+        "regressor": lambda: MLPRegressor(**kw).fit(X, yr).predict(X),
+        "lbfgs": lambda: MLPClassifier(solver="lbfgs", **kw).fit(X, y).predict_proba(X),
+        "float32": lambda: MLPClassifier(**kw).fit(X32, y).predict_proba(X32),
+        "perceptron": lambda: Perceptron(**kw).fit(X, y).predict(X),
+        "dropout": lambda: MLPClassifier(dropout=0.2, **kw).fit(X, y).predict_proba(X),
+        "batch_norm": lambda: MLPClassifier(batch_normalization=True, **kw).fit(
+            X, y).predict_proba(X),
+        "wide_deep": lambda: MLPRegressor(wide_features=[0, 1], **kw).fit(X, yr).predict(X),
+        "sparse": lambda: MLPClassifier(**kw).fit(Xs, y).predict_proba(Xs),
+        "all_options": lambda: MLPClassifier(
+            dropout=0.2, batch_normalization=True, wide_features=[0, 1], **kw).fit(
+            Xs, y).predict_proba(Xs),
+    }
 
 
-def signature_counts():
-    import sknn._kernels.epoch as epoch
-    import sknn._kernels.network as network
-
-    counts = {}
-    for mod in (epoch, network):
-        for name in dir(mod):
-            f = getattr(mod, name)
-            if hasattr(f, "signatures") and getattr(f, "__module__", "") == mod.__name__:
-                if f.signatures:
-                    counts[f"{mod.__name__.rsplit('.', 1)[1]}.{name}"] = len(f.signatures)
-    return counts
+SCENARIOS = {
+    "cold-classifier": ["default", "lbfgs", "float32", "perceptron", "dropout", "batch_norm",
+                        "wide_deep", "sparse"],
+    "cold-regressor": ["regressor"],
+    "cold-options": ["all_options"],
+    "warm": ["default"],
+}
 
 
-def child(mode):
+def child(scenario):
+    import warnings
+
+    from numba.core import event
+
     sys.path.insert(0, str(REPO))  # this checkout's sknn, not another install
-    t0 = time.perf_counter()
+    w0, c0 = time.perf_counter(), _cpu()
     import sknn
 
     assert os.path.dirname(sknn.__file__) == str(REPO / "sknn"), sknn.__file__
+    res = {"import": [time.perf_counter() - w0, _cpu() - c0]}
+    compiled = []
 
-    res = {"import": time.perf_counter() - t0}
-    if mode == "variants":
-        res["variants"] = variants()
-        res["signatures"] = signature_counts()
-    else:
-        for key in ("first", "second"):
-            t0 = time.perf_counter()
-            task()
-            res[key] = time.perf_counter() - t0
-        res["signatures"] = signature_counts()
+    class Count(event.Listener):
+        def on_start(self, ev):
+            compiled.append(ev.data["dispatcher"].py_func.__qualname__)
+
+        def on_end(self, ev):
+            pass
+
+    event.register("numba:compile", Count())
+    fits = kinds()
+    warnings.simplefilter("ignore")
+    for name in SCENARIOS[scenario]:
+        for which in ("first", "second"):
+            w, c = time.perf_counter(), _cpu()
+            fits[name]()
+            res[f"{name} {which}"] = [time.perf_counter() - w, _cpu() - c]
+        if name == SCENARIOS[scenario][0]:
+            res["compiles in first fit"] = len(compiled)
+            res["from import"] = [time.perf_counter() - w0 - res[f"{name} second"][0],
+                                  _cpu() - c0 - res[f"{name} second"][1]]
     print("RESULT " + json.dumps(res))
 
 
-def run_child(cache_dir, mode="task"):
+def run_child(cache_dir, scenario):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, OPENBLAS_NUM_THREADS="1")
-    t0 = time.perf_counter()
-    c0 = os.times()
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode],
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", scenario],
                          env=env, capture_output=True, text=True, cwd=str(REPO))
-    wall = time.perf_counter() - t0
-    c1 = os.times()
     if out.returncode:
         raise RuntimeError(out.stderr)
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    res = json.loads(line[len("RESULT "):])
-    res["process"] = wall
-    res["process_cpu"] = (c1.children_user + c1.children_system
-                          - c0.children_user - c0.children_system)
-    return res
+    return json.loads(line[len("RESULT "):])
 
 
-def measure(repeats=1):
-    """Cold and warm start-up, ``repeats`` times each; returns the summary dict."""
-    rows, cold, warm = [], [], []
+def run_warmup(cache_dir):
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, OPENBLAS_NUM_THREADS="1")
+    w, c = time.perf_counter(), os.times()
+    subprocess.run([sys.executable, "-m", "sknn.warmup", "--quiet"], env=env, check=True,
+                   capture_output=True, cwd=str(REPO))
+    c1 = os.times()
+    return [time.perf_counter() - w,
+            c1.children_user + c1.children_system - c.children_user - c.children_system]
+
+
+def measure(repeats=3, warmup=True):
+    """Every figure, medians over ``repeats`` fresh processes; returns the summary dict."""
+    runs = {s: [] for s in SCENARIOS}
     with tempfile.TemporaryDirectory(prefix="sknn-bench-startup-") as root:
         for rep in range(repeats):
-            d = os.path.join(root, f"cache-{rep}")
-            for state in ("cold", "warm"):
-                r = run_child(d)
-                (cold if state == "cold" else warm).append(r)
-                rows.append([state, f"{r['import']:.2f}", f"{r['first']:.2f}",
-                             f"{r['second']:.3f}", f"{r['first'] - r['second']:.2f}",
-                             f"{r['process']:.2f}", f"{r['process_cpu']:.2f}"])
-    summary = {
-        "cold_compile": median([r["first"] - r["second"] for r in cold]),
-        "warm_adds": median([r["first"] - r["second"] for r in warm]),
-        "second": median([r["second"] for r in warm]),
-        "signatures": cold[-1]["signatures"],
-        "rows": rows,
-    }
-    return summary
+            for scenario in SCENARIOS:
+                # the warm run reuses the cache this repeat's cold classifier filled
+                cache = "cold-classifier" if scenario == "warm" else scenario
+                d = os.path.join(root, f"{rep}-{cache}")
+                runs[scenario].append(run_child(d, scenario))
+        extra = {}
+        if warmup:
+            d = os.path.join(root, "warmup")
+            extra["warmup"] = run_warmup(d)
+            extra["after warmup"] = run_child(d, "warm")
+    rows = []
+
+    def row(label, key_of, scenario, target=None):
+        vals = [key_of(r) for r in runs[scenario]]
+        wall, cpu = median([v[0] for v in vals]), median([v[1] for v in vals])
+        rows.append([label, f"{wall:.2f}", f"{cpu:.2f}",
+                     " ".join(f"{v[0]:.2f}" for v in vals),
+                     "" if target is None else f"<= {target:g}",
+                     "" if target is None else ("met" if wall <= target else "NOT met")])
+        return wall
+
+    def adds(name):
+        return lambda r: [r[f"{name} first"][i] - r[f"{name} second"][i] for i in (0, 1)]
+
+    s = {"runs": runs, "extra": extra}
+    row("import", lambda r: r["import"], "cold-classifier")
+    s["from_import"] = row("default MLPClassifier float64 fit + predict_proba, from import",
+                           lambda r: r["from import"], "cold-classifier", TARGETS["from_import"])
+    row("  of which the first fit + predict_proba", lambda r: r["default first"],
+        "cold-classifier")
+    row("MLPRegressor fit + predict, from import", lambda r: r["from import"], "cold-regressor",
+        TARGETS["from_import"])
+    row("dropout + batch norm + wide & deep + CSR fit, from import",
+        lambda r: r["from import"], "cold-options", TARGETS["from_import"])
+    for name in SCENARIOS["cold-classifier"][1:]:
+        target = TARGETS["adds"] if name in ("lbfgs", "float32", "perceptron") else None
+        row(f"first {name} fit adds (after the default fit)", adds(name), "cold-classifier",
+            target)
+    row("second default fit + predict_proba", lambda r: r["default second"], "warm")
+    s["warm_adds"] = row("warm cache: first fit adds over a second fit", adds("default"), "warm",
+                         TARGETS["warm_adds"])
+    s["rows"] = rows
+    s["compiles"] = [r["compiles in first fit"] for r in runs["warm"]]
+    return s
 
 
-HEADERS = ["cache", "import s", "first fit s", "second fit s", "first - second s",
-           "process wall s", "process CPU s"]
+HEADERS = ["figure (fresh processes, empty cache unless warm)", "median wall s",
+           "median CPU s", "wall of each run", "target (quiet)", "status (median wall)"]
 
 
 def print_summary(s):
     print(format_table(HEADERS, s["rows"]))
-    print(f"warm first fit adds {s['warm_adds']:.2f} s over a second fit "
-          f"({s['second']:.2f} s)  [target < 1 s]")
-    print(f"cold compile {s['cold_compile']:.1f} s  [target < 20 s]")
-    print("compiled specializations: " + ", ".join(
-        f"{k} {v}" for k, v in sorted(s["signatures"].items()) if v > 1 or "epoch" in k))
+    print(f"numba compiles during a warm first fit: {s['compiles']} (must be 0)")
+    if s["extra"]:
+        w = s["extra"]["warmup"]
+        after = s["extra"]["after warmup"]
+        print(f"python -m sknn.warmup on an empty cache: {w[0]:.1f} s wall, {w[1]:.1f} s CPU "
+              "(every core); then a fresh process's first default fit + predict_proba: "
+              f"{after['default first'][0]:.2f} s (second {after['default second'][0]:.2f} s), "
+              f"{after['compiles in first fit']} numba compiles")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--child", help=argparse.SUPPRESS)
-    ap.add_argument("--repeats", type=int, default=1)
-    ap.add_argument("--specializations", action="store_true",
-                    help="also compile every input variant cold and count signatures")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-warmup", action="store_true", help="skip timing sknn.warmup")
     args = ap.parse_args()
     if args.child:
         return child(args.child)
     print("\n".join(machine_info()))
-    s = measure(args.repeats)
+    print(f"load average at start: {os.getloadavg()}")
+    t0 = time.perf_counter()
+    s = measure(args.repeats, warmup=not args.no_warmup)
     print_summary(s)
-    if args.specializations:
-        with tempfile.TemporaryDirectory(prefix="sknn-bench-startup-") as d:
-            r = run_child(d, "variants")
-        print(format_table(["variant (cold cache, in order)", "s"],
-                           [[k, f"{v:.2f}"] for k, v in r["variants"].items()]))
-        print(format_table(["dispatcher", "signatures"],
-                           [[k, v] for k, v in sorted(r["signatures"].items())]))
+    print(f"load average at end: {os.getloadavg()}; {time.perf_counter() - t0:.0f} s in all")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from ._lr_find import lr_find
 from ._mlp import MLPClassifier, MLPRegressor
 from ._perceptron import Perceptron
 from ._persistence import InconsistentVersionWarning
+from ._warmup import warmup
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "lr_find",
     "model_selection",
     "onnx",
+    "warmup",
 ]
 
 

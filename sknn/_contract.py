@@ -1,7 +1,8 @@
 """The kernel contract of a fit: builds the records ``sknn._kernels.records`` defines.
 
 This is the only place where option names (activation, loss, solver) become the
-int codes the kernels branch on; the estimators and the engine ask here.  The
+int codes the kernels branch on (as ``Code``: the kernels are compiled for the
+codes a fit uses, see ``sknn/_numba.py``); the estimators and the engine ask here.  The
 records are built once per fit (the optimizer's step record once per epoch, as
 its rate changes); predict takes the same ``Network`` record's fields as plain
 arguments (see ``records.py`` on why per-call kernels avoid records).
@@ -16,6 +17,7 @@ from ._kernels.network import dense_width, transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
 from ._kernels.records import Data, LayerBuffers, Layers, Network, Objective, Workspace
 from ._layout import n_params
+from ._numba import Code
 from ._optimizers import StochasticOptimizer
 
 
@@ -27,8 +29,12 @@ def network(est, deep=None, update_moving=False):
     training updates the moving statistics of batch normalization in place.
     """
     n_wide = 0 if est._wide_idx is None else int(est._wide_idx.size)
-    return Network(est._layout, n_wide, ACTIVATION_CODES[est.activation],
-                   ACTIVATION_CODES[est.out_activation_], layer_codes(est._layer_activations()),
+    codes = layer_codes(est._layer_activations())
+    hidden = ACTIVATION_CODES[est.activation]
+    # one activation for every hidden layer: kernels compiled for it (Code); per-layer
+    # codes (the autoencoder's) are runtime values, served by the generic kernels
+    return Network(est._layout, n_wide, Code(hidden) if codes.shape[0] == 0 else hidden,
+                   Code(ACTIVATION_CODES[est.out_activation_]), codes,
                    layers(est, deep, update_moving))
 
 
@@ -48,7 +54,8 @@ def sub_network(net, start, stop, out_activation):
     if codes.shape[0] == 0:
         codes = np.full(net.layout.shape[0] - 1, net.hidden_code, dtype=np.int64)
     return Network(np.ascontiguousarray(net.layout[start:stop]), 0, net.hidden_code,
-                   ACTIVATION_CODES[out_activation], np.ascontiguousarray(codes[start:stop - 1]),
+                   Code(ACTIVATION_CODES[out_activation]),
+                   np.ascontiguousarray(codes[start:stop - 1]),
                    no_layers(net.layers.moving.dtype))
 
 
@@ -71,7 +78,7 @@ def _n_rows(block):
 
 def objective(est):
     """The ``Objective`` record: loss code, Huber threshold, L2 strength."""
-    return Objective(LOSS_CODES[est._loss_name()], est._huber_delta(), float(est.alpha))
+    return Objective(Code(LOSS_CODES[est._loss_name()]), est._huber_delta(), float(est.alpha))
 
 
 def data(deep, wide, Y, sw):

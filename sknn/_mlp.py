@@ -109,6 +109,16 @@ default='constant'
         Maximum loss-function calls of ``solver='lbfgs'``.
 """
 
+# Batch normalization's two constants, shared with MLPAutoencoder's docstring.
+_BATCH_NORM_RATE_PARAMS = """
+    batch_norm_momentum : float, default=0.99
+        Momentum of the moving averages, ``moving = momentum * moving +
+        (1 - momentum) * batch`` (Keras' default), in [0, 1].
+
+    batch_norm_epsilon : float, default=1e-3
+        Added to the variance before its square root (Keras' default), > 0.
+"""
+
 _EXTRA_PARAMS = """
     weight_init : {'glorot_uniform', 'glorot_normal', 'he_uniform', \
 'he_normal', 'lecun_normal'}, default='glorot_uniform'
@@ -144,14 +154,7 @@ _EXTRA_PARAMS = """
         each row is predicted independently of the others. With
         ``solver='lbfgs'`` the batch is the whole training set and the moving
         statistics are those of the training set at the final weights.
-
-    batch_norm_momentum : float, default=0.99
-        Momentum of the moving averages, ``moving = momentum * moving +
-        (1 - momentum) * batch`` (Keras' default), in [0, 1].
-
-    batch_norm_epsilon : float, default=1e-3
-        Added to the variance before its square root (Keras' default), > 0.
-
+""" + _BATCH_NORM_RATE_PARAMS + """
     auxiliary_loss_weight : float, default=0.0
         With ``wide_features`` set, a weight ``w`` in (0, 1) adds an auxiliary
         output layer on the deep path's last hidden layer that predicts the same
@@ -175,6 +178,16 @@ _EXTRA_PARAMS = """
         shown by ``verbose=2`` and :class:`~sknn.HistoryDisplay`, and usable as
         a callback monitor (greater is better, scikit-learn's convention).
         Costs one prediction pass over each set per epoch.
+
+    n_jobs : int, default=None
+        Threads for training and prediction. Each large batch (and each
+        prediction) is split by rows into chunks that idle threads take one at
+        a time; the chunks depend on the batch size and the network only, so
+        the weights are bitwise the same on any number of threads. ``None``:
+        as many threads as a batch has chunks (one for small networks and
+        batches), at most the cores this process may use and the BLAS thread
+        limit set by threadpoolctl or by joblib inside a search's workers. An
+        int sets the count; -1 means all cores. See :ref:`performance`.
 """
 
 # fit's validation-set parameters, shared by both estimators' fit docstrings.
@@ -376,6 +389,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         auxiliary_loss_weight=0.0,
         callbacks=None,
         scoring=None,
+        n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -411,6 +425,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
         self.scoring = scoring
+        self.n_jobs = n_jobs
 
     @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
@@ -696,6 +711,7 @@ default='identity'
         auxiliary_loss_weight=0.0,
         callbacks=None,
         scoring=None,
+        n_jobs=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -733,6 +749,7 @@ default='identity'
         self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
         self.scoring = scoring
+        self.n_jobs = n_jobs
 
     @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)

@@ -5,32 +5,211 @@
 decoration time, so we fall back to an uncached kernel with a warning instead of
 failing the import.  ``error_model="numpy"`` lets divisions vectorise (no
 ZeroDivisionError branch), which made Adam ~5x faster in our measurements.
+
+Compile time.  A kernel called from another kernel never needs numba's CPython
+and C-callable wrappers (argument unboxing, result boxing): building them for
+every helper, and linking them into every caller's module, was about a fifth of
+a cold first fit.  So each kernel is compiled *without* them for its jitted
+callers, and a Python call goes to a twin dispatcher of the same function,
+compiled with wrappers on its first Python call (entry points such as
+``train_epoch`` are only ever compiled that way; helpers only the other way,
+unless a test calls them).  The twin has its own qualified name, hence its own
+entries in numba's cache: numba keys cache entries on the signature, not on
+the compile options, so the two must never share an index.
 """
 
+import inspect
 import os
 import warnings
 
-from numba import njit
-from numba.extending import register_jitable
+from numba import config, njit, types
+from numba.core import ir
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.imputils import impl_ret_borrowed
+from numba.core.registry import CPUDispatcher
+from numba.core.untyped_passes import RewriteSemanticConstants
+from numba.extending import intrinsic, overload, register_jitable, typeof_impl
 
-__all__ = ["jit", "jitable"]
+__all__ = ["Code", "code_record", "jit", "jitable", "python_dispatcher"]
+
+#: numba options of every kernel.
+OPTIONS = {"error_model": "numpy"}
+#: Options of the copy jitted callers link in: no wrappers to build or link.
+INTERNAL = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+#: Suffix of the Python-callable twin's qualified name (its cache file name).
+TWIN_SUFFIX = "_py"
 
 
-def jit(**options):
-    """Return a decorator compiling a function with sknn's numba settings."""
+class Code(int):
+    """An option code (activation, loss, solver) kernels are compiled for.
+
+    numba types it as a literal, so an entry kernel taking it (in a record or as
+    an argument) is compiled once per code value, and the code reaches the
+    helpers declaring it ``static`` as a constant: only the branch of that
+    option is compiled (the other activations, losses and solvers cost numba's
+    typing and LLVM's optimisation time for nothing).  A plain ``int`` gives the
+    generic kernel with every branch.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"Code({int(self)})"
+
+    def __reduce__(self):
+        return int, (int(self),)  # pickles (estimator state) hold plain ints
+
+
+@typeof_impl.register(Code)
+def _typeof_code(val, c):
+    return types.IntegerLiteral(int(val))
+
+
+def code_record(cls):
+    """Let the named-tuple record class ``cls`` carry ``Code`` fields as literals.
+
+    numba widens the field types of a named tuple (a ``Code`` field would type as
+    int64 and select no branch); ``Code`` fields of such a record keep their
+    literal type, in a record passed from Python and in one built in jitted code
+    by the returned function (``make(*fields)``, a plain ``cls(*fields)`` in Python).
+    """
+
+    @typeof_impl.register(cls)
+    def _typeof(val, c):
+        tys = [typeof_impl(v, c) for v in val]
+        if any(t is None for t in tys):
+            return None
+        return types.NamedTuple(tys, cls)
+
+    def make(*fields):
+        return cls(*fields)
+
+    @intrinsic(prefer_literal=True)
+    def _build(typingctx, fields):
+        ret = types.NamedTuple(tuple(fields), cls)
+
+        def codegen(context, builder, sig, args):
+            values = [builder.extract_value(args[0], i) for i in range(len(fields))]
+            record = context.make_tuple(builder, ret, values)
+            # the fields are borrowed from the argument tuple: the record is a new reference
+            return impl_ret_borrowed(context, builder, ret, record)
+
+        return ret(fields), codegen
+
+    @overload(make, prefer_literal=True)
+    def _make(*fields):
+        return lambda *fields: _build(fields)
+
+    return make
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class StaticArgsToConstants(FunctionPass):
+    """A literal-typed argument becomes a constant, so numba prunes its dead branches.
+
+    numba's dead-branch pruning only sees constants, globals and closure
+    variables; a literal *argument* type (a ``static`` argument's ``Code``) is
+    turned into the constant it stands for before that pruning runs.
+    """
+
+    _name = "sknn_static_args_to_constants"
+
+    def __init__(self):
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        changed = False
+        for block in state.func_ir.blocks.values():
+            for stmt in block.body:
+                if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Arg):
+                    ty = state.args[stmt.value.index]
+                    if isinstance(ty, (types.IntegerLiteral, types.BooleanLiteral)):
+                        stmt.value = ir.Const(ty.literal_value, stmt.value.loc)
+                        changed = True
+        return changed
+
+
+class KernelPipeline(CompilerBase):
+    """numba's nopython pipeline with ``StaticArgsToConstants`` before branch pruning."""
+
+    def define_pipelines(self):
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.add_pass_after(StaticArgsToConstants, RewriteSemanticConstants)
+        pm.finalize()
+        return [pm]
+
+
+class KernelDispatcher(CPUDispatcher):
+    """A wrapper-less dispatcher whose Python calls go to a twin with wrappers.
+
+    Calls from other kernels compile one specialization per argument *types*:
+    literal argument types (``0`` in ``coef_view(theta, layout, 0, ...)``) are
+    widened to their plain type, except for the ``static`` arguments, whose
+    literal (a ``Code``) selects the compiled branch.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return python_dispatcher(self)(*args, **kwargs)
+
+    def get_call_template(self, args, kws):
+        static = self.__dict__["_sknn_static"]
+        args = tuple(a if i in static else types.unliteral(a) for i, a in enumerate(args))
+        kws = {k: (a if k in static else types.unliteral(a)) for k, a in kws.items()}
+        return super().get_call_template(args, kws)
+
+
+def python_dispatcher(kernel):
+    """The dispatcher Python calls of ``kernel`` run (itself without the split)."""
+    if not isinstance(kernel, KernelDispatcher):
+        return kernel
+    twin = kernel.__dict__.get("_sknn_twin")
+    if twin is None:
+        func = kernel.py_func
+        copy = type(func)(func.__code__, func.__globals__, func.__name__, func.__defaults__,
+                          func.__closure__)
+        copy.__qualname__ = func.__qualname__ + TWIN_SUFFIX
+        copy.__module__ = func.__module__
+        copy.__doc__ = func.__doc__
+        twin = _compile(copy, kernel.__dict__["_sknn_options"])
+        kernel.__dict__["_sknn_twin"] = twin
+    return twin
+
+
+def _compile(func, options, internal=False):
+    opts = dict(OPTIONS, pipeline_class=KernelPipeline, **options)
+    if internal:
+        opts.update(INTERNAL)
+    if os.environ.get("SKNN_NUMBA_CACHE", "1") != "0":
+        try:
+            return njit(cache=True, **opts)(func)
+        except RuntimeError as exc:  # no writable cache location
+            warnings.warn(
+                f"numba cache disabled ({exc}); set NUMBA_CACHE_DIR to a writable "
+                "directory to avoid recompiling sknn's kernels in every process",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return njit(**opts)(func)
+
+
+def jit(static=(), **options):
+    """Return a decorator compiling a function with sknn's numba settings.
+
+    ``static``: names of int-code arguments the kernel is compiled once per value
+    of, when its caller passes a ``Code`` (see ``Code``); other literal argument
+    types are widened, so a constant argument does not add a specialization.
+    """
 
     def decorate(func):
-        if os.environ.get("SKNN_NUMBA_CACHE", "1") != "0":
-            try:
-                return njit(cache=True, error_model="numpy", **options)(func)
-            except RuntimeError as exc:  # no writable cache location
-                warnings.warn(
-                    f"numba cache disabled ({exc}); set NUMBA_CACHE_DIR to a writable "
-                    "directory to avoid recompiling sknn's kernels in every process",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
-        return njit(error_model="numpy", **options)(func)
+        if config.DISABLE_JIT:
+            return func
+        names = list(inspect.signature(func).parameters)
+        kernel = _compile(func, options, internal=True)
+        kernel.__class__ = KernelDispatcher
+        kernel.__dict__["_sknn_options"] = options
+        kernel.__dict__["_sknn_static"] = {names.index(n) for n in static} | set(static)
+        return kernel
 
     return decorate
 

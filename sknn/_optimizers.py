@@ -17,6 +17,7 @@ from numbers import Real
 import numpy as np
 
 from ._kernels.records import OptimizerStep
+from ._numba import Code
 
 #: scikit-learn's "adaptive" schedule divides the rate by this on a plateau ...
 _ADAPTIVE_FACTOR = 5.0
@@ -123,7 +124,7 @@ class StochasticOptimizer:
     def step_record(self):
         """The ``OptimizerStep`` record of the next epoch (state arrays shared)."""
         p = self.params
-        return OptimizerStep(self.solver_code, self._learning_rate, float(p["momentum"]),
+        return OptimizerStep(Code(self.solver_code), self._learning_rate, float(p["momentum"]),
                              bool(p["nesterovs_momentum"]), float(p["beta_1"]),
                              float(p["beta_2"]), float(p["epsilon"]), self.m, self.v, self.t)
 

@@ -65,7 +65,7 @@ def logistic(x):
     return e / (1.0 + e)
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("code",))
 def bias_activate(Z, b, code, Zpre):
     """Add the bias row ``b`` to ``Z`` and apply activation ``code``, in place.
 
@@ -145,7 +145,7 @@ def bias_activate(Z, b, code, Zpre):
                 Z[i, j] /= s
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("code",))
 def activation_grad(A, Zpre, delta, code, gb):
     """Multiply ``delta`` in place by f'(Z) and write its column sums into ``gb``.
 

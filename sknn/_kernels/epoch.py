@@ -22,7 +22,7 @@ from .network import (
     unit_view,
 )
 from .optimizers import optimizer_step, sum_squares
-from .records import Network
+from .records import make_network
 
 
 @jit(nogil=True)
@@ -62,7 +62,7 @@ def scale_delta(D, gb, c):
         gb[j] *= k
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("loss_code",), inline="always")
 def output_deltas(net, loss_code, huber_delta, yb, yhat, swb, zpre, deltas, offs, grad, lws):
     """Loss and output deltas of the batch: main head, and the auxiliary one if any.
 
@@ -92,7 +92,7 @@ def output_deltas(net, loss_code, huber_delta, yb, yhat, swb, zpre, deltas, offs
     return (1.0 - w) * wloss + w * aloss, aloss
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("loss_code",), inline="always")
 def batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb, swb,
                    acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad, lws):
     """Forward, loss and backward for the batch ``rows``: raw gradient into ``grad``.
@@ -215,7 +215,7 @@ def loss_grad(theta, net, obj, data, ws, sw_sum, chunk):
 PREDICT_ROWS = 256
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("hidden_code", "out_code"))
 def predict_forward(theta, layout, n_wide, hidden_code, out_code, layer_codes, deep, wide, out,
                     chunk):
     """out = network output for every row of the input blocks, in row chunks.
@@ -233,7 +233,7 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, layer_codes, d
         total_units += layout[l, 1]
     dt = theta.dtype
     # the plain network: batch normalization is folded into theta, dropout off
-    net = Network(layout, n_wide, hidden_code, out_code, layer_codes, no_layers(dt))
+    net = make_network(layout, n_wide, hidden_code, out_code, layer_codes, no_layers(dt))
     lws = no_layer_buffers(dt)
     none = lws.aux_acts
     preact = needs_preactivation(hidden_code)
@@ -254,4 +254,8 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, layer_codes, d
         wide_b = batch_block(wide, rows, wbuf, nb)
         yhat = forward_pass(theta, net, deep_b, wide_b, rows, acts, zpre, offs,
                             wide_tmp[: nb * n_out].reshape((nb, n_out)), none, lws)
-        out[start:stop, :] = yhat
+        # an element loop: a slice assignment compiles numba's shape-mismatch
+        # error formatting (about a third of predict's compile time)
+        for i in range(nb):
+            for j in range(n_out):
+                out[start + i, j] = yhat[i, j]

@@ -36,7 +36,7 @@ LOSS_CODES = {
 }
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("loss", "out_code"))
 def is_canonical(loss, out_code):
     """Whether (loss, output activation) has the fused gradient ``yhat - y``."""
     return (
@@ -47,7 +47,7 @@ def is_canonical(loss, out_code):
     )
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("loss",))
 def pointwise_loss(y, yhat, loss, huber_delta, eps):
     """Loss of one output value; log-losses clip probabilities to [eps, 1-eps]."""
     if loss == SQUARED_ERROR:
@@ -78,7 +78,7 @@ def pointwise_loss(y, yhat, loss, huber_delta, eps):
     return v
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("loss",))
 def pointwise_loss_grad(y, yhat, loss, huber_delta, eps):
     """dL/dyhat of one output value (used off the canonical pairs)."""
     r = yhat - y
@@ -101,7 +101,7 @@ def pointwise_loss_grad(y, yhat, loss, huber_delta, eps):
     return (p - y) / (p * (1.0 - p))
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("loss",))
 def loss_value(Y, Yhat, sw, loss, huber_delta):
     """Return sum_i sw[i] * sum_j loss(Y[i, j], Yhat[i, j]) (rows of ``Yhat``)."""
     n, m = Yhat.shape
@@ -115,7 +115,7 @@ def loss_value(Y, Yhat, sw, loss, huber_delta):
     return total
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("loss", "out_code"))
 def loss_and_output_delta(Y, Yhat, Zpre, sw, loss, out_code, huber_delta, delta, gb):
     """Fill ``delta`` with sw[i] * dL/dZ of the output layer; return the weighted loss.
 

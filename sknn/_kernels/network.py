@@ -20,6 +20,8 @@ arrays, so one compiled kernel serves every option combination.
 """
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .._numba import jit, jitable
 from .activations import activation_grad, bias_activate
@@ -70,11 +72,20 @@ def unit_view(buf, offs, layout, l, nb):
     return buf[offs[l]: offs[l] + nb * layout[l, 1]].reshape((nb, layout[l, 1]))
 
 
-@jitable
 def hidden_activation(net, l):
     """Activation code of hidden layer ``l``: its own entry of ``net.layer_codes``
     (the autoencoder's code layer differs from the others), else ``hidden_code``."""
     return net.layer_codes[l] if net.layer_codes.shape[0] > 0 else net.hidden_code
+
+
+@overload(hidden_activation, prefer_literal=True)
+def _hidden_activation(net, l):
+    # A Code hidden_code (every hidden layer alike, sknn/_contract.py) is returned as
+    # the compile-time constant it is typed as, so that only its branch compiles;
+    # per-layer codes are runtime values and take the generic kernels.
+    if isinstance(net.types[net.fields.index("hidden_code")], types.IntegerLiteral):
+        return lambda net, l: net.hidden_code
+    return hidden_activation
 
 
 @jitable
@@ -181,9 +192,13 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
             if n_mov > 0:
                 batch_norm_moving_update(moving[u: u + fo], moving[n_mov + u: n_mov + u + fo],
                                          mean, var, momentum)
-        bias_activate(Z, intercept_view(theta, layout, l),
-                      out_code if l == L - 1 else hidden_activation(net, l),
-                      unit_view(zpre, offs, layout, l, nb))
+        # two calls, not one with a conditional code: each keeps its code a constant
+        if l == L - 1:
+            bias_activate(Z, intercept_view(theta, layout, l), out_code,
+                          unit_view(zpre, offs, layout, l, nb))
+        else:
+            bias_activate(Z, intercept_view(theta, layout, l), hidden_activation(net, l),
+                          unit_view(zpre, offs, layout, l, nb))
         if l < L - 1 and dropout.shape[0] > 0 and dropout[l] > 0:
             dropout_forward(Z, dropout[l], unit_view(dropped, offs, layout, l, nb), keys, rows,
                             seed, l)
@@ -226,7 +241,7 @@ def transpose_into(W, out):
             out[j, i] = W[i, j]
 
 
-@jit(nogil=True)
+@jit(nogil=True, inline="always")
 def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf, sw, lws):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 

@@ -39,7 +39,7 @@ def sum_squares(x, n):
     return float(np.dot(v, v))
 
 
-@jit(nogil=True)
+@jit(nogil=True, static=("solver",))
 def optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, learning_rate,
                    momentum, nesterov, beta_1, beta_2, epsilon, t):
     """Update ``theta`` in place from raw gradients; return sum(W**2) before it.

@@ -23,6 +23,8 @@ signature stays as it is.
 
 from collections import namedtuple
 
+from .._numba import code_record
+
 #: The per-layer stages of a network (layers.py); empty arrays / -1 mean "off".
 Layers = namedtuple("Layers", [
     "dropout",      # float64 (n_hidden,) dropout rate per hidden layer, or empty: none
@@ -102,3 +104,9 @@ LayerBuffers = namedtuple("LayerBuffers", [
     "aux_deltas",  # rows x n_outputs: its delta
     "aux_tmp",     # rows x last hidden width: its delta times W_aux.T
 ])
+
+# Their ``Code`` fields (activation, loss, solver) select what the kernels are
+# compiled for (sknn/_numba.py); ``make_network`` builds a ``Network`` in jitted code.
+make_network = code_record(Network)
+code_record(Objective)
+code_record(OptimizerStep)
