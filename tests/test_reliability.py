@@ -235,6 +235,33 @@ def test_bad_y(name, entry, case):
     _assert_unchanged(est, before)
 
 
+# y as a first partial_fit gets it; classifiers used to hand it to sklearn's
+# type_of_target first, whose errors say neither "y" nor what was expected.
+FIRST_CALL_Y = {
+    "none": None,
+    "scalar": 5,
+    "string": "ab",
+    "nan": np.where(np.arange(20) == 3, np.nan, Y_CLF),
+    "ragged": [[0, 1], [1]] * 10,
+    "3d": Y_CLF.reshape(20, 1, 1),
+}
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("case", FIRST_CALL_Y)
+@pytest.mark.parametrize("name", ["clf", "reg", "perc"])
+def test_bad_y_on_the_first_partial_fit_gets_fits_error(name, case):
+    y = FIRST_CALL_Y[case]
+    est, _ = _make(name)
+    with pytest.raises((ValueError, TypeError)) as from_fit:
+        est.fit(X, y)
+    keys = sorted(est.__dict__)
+    kw = {} if name == "reg" else {"classes": CLASSES}
+    with pytest.raises(from_fit.type, match=f"^{re.escape(str(from_fit.value))}$"):
+        est.partial_fit(X, y, **kw)
+    assert sorted(est.__dict__) == keys
+
+
 SW_CASES = {
     "negative": (-np.ones(20), r"Negative values in data passed to `sample_weight`"),
     "nan": (np.where(np.arange(20) == 0, np.nan, 1.0), r"sample_weight contains NaN"),
