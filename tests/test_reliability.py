@@ -185,6 +185,52 @@ def test_bad_X(name, entry, case):
         assert sorted(fresh.__dict__) == keys
 
 
+# What serving passes (a finite float matrix, no feature names) skips scikit-learn's
+# validation machinery; every other input must be validated as before.
+PREDICT_INPUTS = {
+    "float64": lambda: X.copy(),
+    "float32": lambda: X.astype(np.float32),
+    "fortran": lambda: np.asfortranarray(X),
+    "strided": lambda: np.repeat(X, 2, axis=0)[::2],
+    "read-only": lambda: _readonly(X.copy()),
+    "sum-overflows": lambda: X * 1e307,
+}
+
+
+PREDICT_METHODS = {"clf": ("predict", "predict_proba"), "reg": ("predict",),
+                   "perc": ("predict", "decision_function")}
+
+
+def _readonly(a):
+    a.flags.writeable = False
+    return a
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.parametrize("case", PREDICT_INPUTS)
+@pytest.mark.parametrize("name", PREDICT_METHODS)
+def test_prediction_input_shortcut_agrees_with_full_validation(name, case):
+    est, _ = _fitted(name)
+    Xp = PREDICT_INPUTS[case]()
+    for method in PREDICT_METHODS[name]:
+        try:
+            expected = getattr(est, method)(Xp.tolist())  # a list: the full path
+        except ValueError as exc:  # overflowing predictions: the same error both ways
+            with pytest.raises(ValueError, match=re.escape(str(exc))):
+                getattr(est, method)(Xp)
+            continue
+        np.testing.assert_array_equal(getattr(est, method)(Xp), expected)
+
+
+def test_prediction_input_shortcut_keeps_the_feature_names_warning():
+    import pandas as pd
+
+    est, y = _make("reg")
+    est.fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        est.predict(X)
+
+
 def _y_nan(name):
     return np.where(np.arange(20) == 3, np.nan, _y(name).astype(float))
 
