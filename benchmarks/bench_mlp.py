@@ -145,6 +145,16 @@ def torch_model(shape, hidden, n_features, tdtype):
     return torch.nn.Sequential(*layers).to(tdtype)
 
 
+def torch_adam(model, alpha):
+    """Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8) with sklearn's L2 penalty
+    ``alpha`` on the weights (not the biases) as weight decay."""
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
+    return torch.optim.Adam([{"params": weights, "weight_decay": alpha},
+                             {"params": biases, "weight_decay": 0.0}],
+                            lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+
+
 def torch_fit(shape, hidden, batch, epochs, Xt, yt, alpha=1e-4):
     """A plain PyTorch training loop, as close to sklearn's MLP as a loop gets.
 
@@ -154,11 +164,7 @@ def torch_fit(shape, hidden, batch, epochs, Xt, yt, alpha=1e-4):
     """
     model = torch_model(shape, hidden, Xt.shape[1], Xt.dtype)
     loss_fn = torch.nn.CrossEntropyLoss() if shape == "fmnist" else torch.nn.MSELoss()
-    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
-    biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
-    opt = torch.optim.Adam([{"params": weights, "weight_decay": alpha},
-                            {"params": biases, "weight_decay": 0.0}],
-                           lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    opt = torch_adam(model, alpha)
     n = Xt.shape[0]
     gen = torch.Generator().manual_seed(0)
     for _ in range(epochs):

@@ -5,6 +5,7 @@ Change ``from sklearn.neural_network import MLPClassifier`` to
 """
 
 from . import callbacks, model_selection
+from ._autoencoder import MLPAutoencoder
 from ._display import HistoryDisplay
 from ._exceptions import DivergenceError
 from ._lr_find import lr_find
@@ -18,6 +19,7 @@ __all__ = [
     "DivergenceError",
     "HistoryDisplay",
     "InconsistentVersionWarning",
+    "MLPAutoencoder",
     "MLPClassifier",
     "MLPRegressor",
     "Perceptron",

@@ -279,6 +279,10 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     def _huber_delta(self):
         return 1.0
 
+    def _layer_activations(self):
+        """Activation name of each hidden layer (the autoencoder's code layer has its own)."""
+        return [self.activation] * (len(self._layout) - 1)
+
     def _output_bias_offset(self, Y, sw):
         """Added to the initial output bias (0: scikit-learn's initialisation)."""
         return 0.0
@@ -537,30 +541,47 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         net = contract.network(self)
         self._check_layout(net)
         deep, wide = self._input_blocks(X)
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
-        # A read-only theta (memory-mapped pickle) would compile its own kernel
-        # specialization; a copy of the parameters is cheap next to that.
-        theta, layout = _writable(self._theta), self._layout
-        if self._has_extras():  # the plain network predict evaluates (a new buffer)
-            coefs, intercepts = self._prediction_params()
-            theta = pack(coefs, intercepts, self._theta.dtype)
-            layout = make_layout(self._layer_units(), net.n_wide)
-        chunk = max(1, min(X.shape[0], PREDICT_ROWS))  # the kernel's own chunk cap
+        theta, net = self._plain_network(net)
+        return self._run_network(theta, net, deep, wide, X.shape[0], name)
+
+    def _plain_network(self, net=None):
+        """``(theta, net)`` of the plain network predict evaluates: batch
+        normalization folded in, the auxiliary output left out (a new buffer then;
+        else a writable ``theta``: a read-only, memory-mapped one would compile its
+        own kernel specialization).  ``net``: this model's ``contract.network``
+        record, if the caller has it."""
+        net = contract.network(self) if net is None else net
+        if not self._has_extras():
+            return _writable(self._theta), net
+        coefs, intercepts = self._prediction_params()
+        return (pack(coefs, intercepts, self._theta.dtype),
+                net._replace(layout=make_layout(self._layer_units(), net.n_wide)))
+
+    def _run_network(self, theta, net, deep, wide, n_rows, name="X"):
+        """Output of the plain ``net`` with parameters ``theta`` (``_plain_network``,
+        or a run of its layers: ``contract.sub_network``) for ``n_rows`` rows of the
+        input blocks; ValueError naming ``name`` where it is not finite."""
+        out = np.empty((n_rows, int(net.layout[-1, 1])), dtype=self._theta.dtype)
+        chunk = max(1, min(n_rows, PREDICT_ROWS))  # the kernel's own chunk cap
         # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
         # unlimited OpenBLAS collapsed predict when another job held a core); tiny
         # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
-        with predict_blas_threads_for(self._layout, chunk):
-            predict_forward(theta, layout, net.n_wide, net.hidden_code, net.out_code, deep,
-                            wide, out, chunk)
+        with predict_blas_threads_for(net.layout, chunk):
+            predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code,
+                            net.layer_codes, deep, wide, out, chunk)
         check_finite_output(out, name, self._theta.dtype)
         return out
 
     def _forward(self, X):
         """Validate X for prediction and return the raw network output."""
+        return self._raw_output(self._prediction_input(X))
+
+    def _prediction_input(self, X):
+        """X validated for prediction (or transform), in the kernels' form."""
         check_is_fitted(self)
         X = validate_prediction_input(self, X, accept_sparse=["csr", "csc"],
                                       dtype=(np.float64, np.float32))
-        return self._raw_output(_as_model_input(X, self._theta.dtype, "X"))
+        return _as_model_input(X, self._theta.dtype, "X")
 
     def _layer_units(self):
         """``[n_deep_inputs, *hidden, n_outputs]`` of the fitted network."""
@@ -604,15 +625,10 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         coefs, intercepts = self._prediction_params()
         theta = pack(coefs[:-1] + [self.auxiliary_coef_],
                      intercepts[:-1] + [self.auxiliary_intercept_], self._theta.dtype)
-        layout = make_layout(self._layer_units(), 0)
-        net = contract.network(self)
+        net = contract.network(self)._replace(layout=make_layout(self._layer_units(), 0),
+                                              n_wide=0)
         deep, _ = self._input_blocks(X)
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=self._theta.dtype)
-        chunk = max(1, min(X.shape[0], PREDICT_ROWS))
-        with predict_blas_threads_for(layout, chunk):
-            predict_forward(theta, layout, 0, net.hidden_code, net.out_code, deep,
-                            _block(None, theta.dtype), out, chunk)
-        return out
+        return self._run_network(theta, net, deep, _block(None, theta.dtype), X.shape[0])
 
     # ---------------------------------------------------------- stochastic
     def _fit_stochastic(self, X, Y, y, sw, val, rng, incremental):

@@ -10,7 +10,7 @@ arguments (see ``records.py`` on why per-call kernels avoid records).
 import numpy as np
 
 from ._kernels.activations import ACTIVATION_CODES, needs_preactivation
-from ._kernels.layers import row_keys
+from ._kernels.layers import no_layers, row_keys
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import dense_width, transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
@@ -28,7 +28,28 @@ def network(est, deep=None, update_moving=False):
     """
     n_wide = 0 if est._wide_idx is None else int(est._wide_idx.size)
     return Network(est._layout, n_wide, ACTIVATION_CODES[est.activation],
-                   ACTIVATION_CODES[est.out_activation_], layers(est, deep, update_moving))
+                   ACTIVATION_CODES[est.out_activation_], layer_codes(est._layer_activations()),
+                   layers(est, deep, update_moving))
+
+
+def layer_codes(activations):
+    """``Network.layer_codes`` for hidden activation names: empty when they are all
+    the same (``hidden_code`` then serves every layer), else one code per layer."""
+    if len(set(activations)) <= 1:
+        return np.empty(0, dtype=np.int64)
+    return np.array([ACTIVATION_CODES[a] for a in activations], dtype=np.int64)
+
+
+def sub_network(net, start, stop, out_activation):
+    """Layers ``start:stop`` of ``net`` as a plain network of their own (no layer
+    stages: batch normalization folded into theta, dropout off), the last of them
+    with ``out_activation`` (a name): the autoencoder's encoder and decoder."""
+    codes = net.layer_codes
+    if codes.shape[0] == 0:
+        codes = np.full(net.layout.shape[0] - 1, net.hidden_code, dtype=np.int64)
+    return Network(np.ascontiguousarray(net.layout[start:stop]), 0, net.hidden_code,
+                   ACTIVATION_CODES[out_activation], np.ascontiguousarray(codes[start:stop - 1]),
+                   no_layers(net.layers.moving.dtype))
 
 
 def layers(est, deep=None, update_moving=False):
@@ -77,7 +98,8 @@ def workspace(layout, rows, deep, wide, activation, dtype, chunked=False, aux=No
               gamma_off=-1, dropout=False):
     """A ``Workspace`` for ``rows`` rows per batch (or chunk).
 
-    ``activation`` is the hidden activation's name (GELU keeps pre-activations);
+    ``activation`` is the hidden activation's name, or a list of them, one per
+    hidden layer (GELU keeps pre-activations);
     ``chunked`` gives ``loss_grad`` its own per-chunk gradient buffer (else
     ``gchunk`` is ``grad``, for a single chunk, or empty in training).  ``aux``,
     ``gamma_off`` and ``dropout`` describe the layer stages (``Layers``); a stage
@@ -87,7 +109,8 @@ def workspace(layout, rows, deep, wide, activation, dtype, chunked=False, aux=No
     n_out = int(layout[-1, 1])
     aux = np.empty((0, 4), dtype=np.int64) if aux is None else aux
     grad = np.empty(n_params(layout, aux, gamma_off), dtype=dtype)
-    preact = needs_preactivation(ACTIVATION_CODES[activation])
+    names = [activation] if isinstance(activation, str) else activation
+    preact = any(needs_preactivation(ACTIVATION_CODES[a]) for a in names)
     return Workspace(
         grad=grad,
         acts=np.empty(rows * units, dtype=dtype),
@@ -124,5 +147,5 @@ def layer_buffers(layout, rows, dtype, aux, gamma_off, dropout):
 
 def fit_workspace(est, rows, deep, wide, chunked=False):
     """``workspace`` for a fit of ``est``, with its layer stages."""
-    return workspace(est._layout, rows, deep, wide, est.activation, est._theta.dtype, chunked,
-                     est._aux_layout, est._gamma_off, est._dropout_rates.size > 0)
+    return workspace(est._layout, rows, deep, wide, est._layer_activations(), est._theta.dtype,
+                     chunked, est._aux_layout, est._gamma_off, est._dropout_rates.size > 0)

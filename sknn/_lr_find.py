@@ -112,7 +112,7 @@ def _suggest(lrs, smoothed):
 def lr_find(
     estimator,
     X,
-    y,
+    y=None,
     min_lr=1e-6,
     max_lr=10.0,
     n_steps=200,
@@ -132,13 +132,13 @@ def lr_find(
 
     Parameters
     ----------
-    estimator : MLPClassifier or MLPRegressor
+    estimator : MLPClassifier, MLPRegressor or MLPAutoencoder
         Estimator with ``solver='sgd'`` or ``'adam'``; it is cloned and left
         untouched.
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Training data.
-    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        Targets.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+        Targets; None for :class:`MLPAutoencoder` (its target is X).
     min_lr : float, default=1e-6
         First learning rate (> 0).
     max_lr : float, default=10.0
@@ -216,7 +216,8 @@ def lr_find(
         if i > 0:
             est._optimizer.set_learning_rate(float(lr))
         try:
-            est.partial_fit(safe_indexing(X, idx), safe_indexing(y, idx), **fit_kw)
+            y_batch = None if y is None else safe_indexing(y, idx)
+            est.partial_fit(safe_indexing(X, idx), y_batch, **fit_kw)
         except DivergenceError:  # the engine refuses non-finite losses / weights
             losses.append(np.inf)
             smoothed.append(np.inf)

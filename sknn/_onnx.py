@@ -14,6 +14,8 @@ MLPClassifier
     ``options={"zipmap": False}``; multilabel models never use ZipMap).
 MLPRegressor
     ``variable`` of shape ``(N, n_outputs)``.
+MLPAutoencoder
+    ``variable`` of shape ``(N, n_components)``: ``transform``, the encoder.
 Perceptron
     ``label`` and ``scores`` (``decision_function`` as ``(N, n_units)``).
 """
@@ -95,22 +97,28 @@ class _Graph:
         raise NotImplementedError(f"no ONNX conversion for activation {kind!r}")
 
 
-def _mlp_forward(g, est, x):
-    """The network output (after the output activation) as a graph variable."""
+def _mlp_forward(g, est, x, n_layers=None, out_activation=None):
+    """The network output (after the output activation) as a graph variable.
+
+    ``n_layers`` / ``out_activation`` export only the first layers, the last of
+    them with that activation (the autoencoder's encoder); default: all of them.
+    """
     x = g.cast_input(x)
     deep = x if est._deep_idx is None else g.columns(x, est._deep_idx)
     h = deep
     # batch normalization folded into each hidden layer's W and b (moving
     # statistics); dropout only acts in training and has no node
     coefs, intercepts = est._prediction_params()
-    n_layers = len(coefs)
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
-        if i == n_layers - 1 and est._wide_idx is not None:
+    n_layers = len(coefs) if n_layers is None else n_layers
+    activations = est._layer_activations()[: n_layers - 1] + [
+        est.out_activation_ if out_activation is None else out_activation]
+    for i, (W, b) in enumerate(zip(coefs[:n_layers], intercepts[:n_layers])):
+        if i == len(coefs) - 1 and est._wide_idx is not None:
             # the output layer's first n_wide rows weight the wide columns
             h = g.node("Concat", [g.columns(x, est._wide_idx), h], axis=1)
         z = g.node("Add", [g.node("MatMul", [h, g.const("coef", W)]),
                            g.const("intercept", np.asarray(b).reshape(1, -1))])
-        h = g.activation(z, est.activation if i < n_layers - 1 else est.out_activation_)
+        h = g.activation(z, activations[i])
     return h
 
 
@@ -175,6 +183,15 @@ def _convert_mlp_regressor(scope, operator, container):
     g.node("Identity", [out], operator.outputs[0].full_name)
 
 
+def _convert_mlp_autoencoder(scope, operator, container):
+    est = operator.raw_operator
+    proto, dtype = _proto_and_dtype(operator)
+    g = _Graph(scope, container, proto, dtype)
+    out = _mlp_forward(g, est, operator.inputs[0].full_name, est._n_encoder_layers(),
+                       est.code_activation)
+    g.node("Identity", [out], operator.outputs[0].full_name)
+
+
 def _convert_perceptron(scope, operator, container):
     est = operator.raw_operator
     proto, dtype = _proto_and_dtype(operator)
@@ -234,6 +251,12 @@ def _regressor_shapes(operator):
     operator.outputs[0].type = operator.inputs[0].type.__class__([n, est.n_outputs_])
 
 
+def _autoencoder_shapes(operator):
+    est = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = operator.inputs[0].type.__class__([n, est.n_components])
+
+
 def _float_type(input_type):
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
 
@@ -260,11 +283,16 @@ def _make_classifier_parser(alias, second_output, allow_zipmap):
     return parser
 
 
-def _regressor_parser(scope, model, inputs, custom_parsers=None):
-    op = scope.declare_local_operator("SknnMLPRegressor", model)
-    op.inputs = inputs
-    op.outputs.append(scope.declare_local_variable("variable", _float_type(inputs[0].type)))
-    return op.outputs
+def _make_variable_parser(alias):
+    """Parser of a model with one float output named ``variable``."""
+
+    def parser(scope, model, inputs, custom_parsers=None):
+        op = scope.declare_local_operator(alias, model)
+        op.inputs = inputs
+        op.outputs.append(scope.declare_local_variable("variable", _float_type(inputs[0].type)))
+        return op.outputs
+
+    return parser
 
 
 def register_converters():
@@ -274,6 +302,7 @@ def register_converters():
         return
     from skl2onnx import update_registered_converter
 
+    from ._autoencoder import MLPAutoencoder
     from ._mlp import MLPClassifier, MLPRegressor
     from ._perceptron import Perceptron
 
@@ -284,7 +313,11 @@ def register_converters():
     )
     update_registered_converter(
         MLPRegressor, "SknnMLPRegressor", _regressor_shapes, _convert_mlp_regressor,
-        parser=_regressor_parser,
+        parser=_make_variable_parser("SknnMLPRegressor"),
+    )
+    update_registered_converter(
+        MLPAutoencoder, "SknnMLPAutoencoder", _autoencoder_shapes, _convert_mlp_autoencoder,
+        parser=_make_variable_parser("SknnMLPAutoencoder"),
     )
     update_registered_converter(
         Perceptron, "SknnPerceptron", _classifier_shapes, _convert_perceptron,

@@ -15,21 +15,23 @@ def layer_rows(est):
         rows.append(("deep_input (Select)", (None, int(deep_idx.size)), 0, "", "input"))
         prev = "deep_input"
     n_layers = len(layout)
+    activations = est._layer_activations()
+    names = est._layer_names() if hasattr(est, "_layer_names") else None
     batch_norm = est._gamma_off >= 0
     rates = est._dropout_rates
     for i in range(n_layers - 1):
         fan_in, fan_out = int(layout[i, 0]), int(layout[i, 1])
-        name = f"dense_{i + 1}"
+        name = f"dense_{i + 1}" if names is None else names[i]
         if batch_norm:  # Keras: Dense(use_bias=False) -> BatchNormalization -> Activation
             rows.append((f"{name} (Dense)", (None, fan_out), fan_in * fan_out, "", prev))
             bn = f"batch_normalization_{i + 1}"
             # gamma, beta (trained) and the moving mean and variance (not trained)
             rows.append((f"{bn} (BatchNormalization)", (None, fan_out), 4 * fan_out, "", name))
             name = f"activation_{i + 1}"
-            rows.append((f"{name} (Activation)", (None, fan_out), 0, est.activation, bn))
+            rows.append((f"{name} (Activation)", (None, fan_out), 0, activations[i], bn))
         else:
             rows.append((f"{name} (Dense)", (None, fan_out), fan_in * fan_out + fan_out,
-                         est.activation, prev))
+                         activations[i], prev))
         prev = name
         if rates.size and rates[i] > 0:
             name = f"dropout_{i + 1}"

@@ -118,7 +118,7 @@ def ref_pointwise(loss, Y, P, delta=1.0):
         return ylogy - Y + P
     if loss == "log_loss":
         return np.where(Y != 0, -Y * np.log(P), 0.0)
-    if loss == "binary_log_loss":
+    if loss in ("binary_log_loss", "binary_crossentropy"):
         return -(Y * np.log(P) + (1.0 - Y) * np.log1p(-P))
     raise ValueError(loss)
 
@@ -136,7 +136,7 @@ def ref_dloss(loss, Y, P, delta=1.0):
         return 1.0 - Y / P
     if loss == "log_loss":
         return -Y / P
-    if loss == "binary_log_loss":
+    if loss in ("binary_log_loss", "binary_crossentropy"):
         return (P - Y) / (P * (1.0 - P))
     raise ValueError(loss)
 
@@ -178,7 +178,7 @@ def ref_forward(theta, units, n_wide, hidden, out, Xd, Xw):
             Z = A @ Ws[l][n_wide:] + np.asarray(Xw, dtype=np.float64) @ Ws[l][:n_wide] + bs[l]
         else:
             Z = A @ Ws[l] + bs[l]
-        A = ref_f(out if l == L - 1 else hidden, Z)
+        A = ref_f(out if l == L - 1 else _hidden_name(hidden, l), Z)
         Zs.append(Z)
         As.append(A)
     return Zs, As
@@ -205,7 +205,7 @@ def ref_backprop(theta, units, n_wide, hidden, out, loss, hd, Xd, Xw, Y, sw):
             W_deep = Ws[l]
         gbs[l] = D.sum(axis=0)
         if l > 0:
-            D = (D @ W_deep.T) * ref_fprime(hidden, Zs[l - 1])
+            D = (D @ W_deep.T) * ref_fprime(_hidden_name(hidden, l - 1), Zs[l - 1])
     grad = np.concatenate([g.ravel() for g in gWs] + list(gbs))
     return wloss, grad
 
@@ -250,8 +250,25 @@ def ref_optimizer(theta, raw, m, v, n_coef, alpha, sw_sum, solver, lr, momentum,
 
 
 # ------------------------------------------------------------------ helpers
-def _acodes(*names):
-    return tuple(ACTIVATION_CODES[n] for n in names)
+def _hidden_name(hidden, l):
+    """Hidden layer ``l``'s activation: ``hidden`` is one name or a list, one per layer."""
+    return hidden if isinstance(hidden, str) else hidden[l]
+
+
+def _net(layout, n_wide, hidden, out, dtype=np.float64):
+    """The plain ``Network`` record (no layer stages); a list ``hidden`` gives every
+    hidden layer its own code."""
+    first = hidden if isinstance(hidden, str) else hidden[0]
+    codes = (np.empty(0, dtype=np.int64) if isinstance(hidden, str)
+             else np.array([ACTIVATION_CODES[a] for a in hidden], dtype=np.int64))
+    return Network(layout, n_wide, ACTIVATION_CODES[first], ACTIVATION_CODES[out], codes,
+                   no_layers(dtype))
+
+
+def _predict(theta, net, deep, wide, out, chunk):
+    """``predict_forward`` of the plain network ``net`` (its fields but the stages)."""
+    predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code,
+                    net.layer_codes, deep, wide, out, chunk)
 
 
 def _ro(a):
@@ -278,8 +295,7 @@ def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y,
     ws = _Workspace(layout, chunk, deep, wide, hidden, dtype, chunked=True)
     if not transpose:
         ws = ws._replace(wtbuf=np.empty(0, dtype=dtype))
-    h, o = _acodes(hidden, out)
-    value = loss_grad(theta, Network(layout, n_wide, h, o, no_layers(dtype)),
+    value = loss_grad(theta, _net(layout, n_wide, hidden, out, dtype),
                       Objective(LOSS_CODES[loss], hd, float(alpha)), Data(deep, wide, Y, sw), ws,
                       float(sw.sum()), chunk)
     return value, ws.grad.copy()
@@ -287,8 +303,8 @@ def kernel_loss_grad(theta, units, n_wide, hidden, out, loss, hd, deep, wide, Y,
 
 def kernel_predict(theta, units, n_wide, hidden, out, deep, wide, n, chunk):
     out_arr = np.empty((n, units[-1]), dtype=theta.dtype)
-    h, o = _acodes(hidden, out)
-    predict_forward(theta, make_layout(units, n_wide), n_wide, h, o, deep, wide, out_arr, chunk)
+    _predict(theta, _net(make_layout(units, n_wide), n_wide, hidden, out, theta.dtype), deep,
+             wide, out_arr, chunk)
     return out_arr
 
 
@@ -297,10 +313,9 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
                        beta_1=0.9, beta_2=0.999, epsilon=1e-8, layout=None):
     layout = make_layout(units, n_wide) if layout is None else layout
     ws = _Workspace(layout, batch_size, deep, wide, hidden, theta.dtype)
-    h, o = _acodes(hidden, out)
     step = OptimizerStep({"sgd": SGD, "adam": ADAM}[solver], lr, momentum, nesterov, beta_1,
                          beta_2, epsilon, opt["m"], opt["v"], opt["t"])
-    total, t = train_epoch(theta, Network(layout, n_wide, h, o, no_layers(theta.dtype)),
+    total, t = train_epoch(theta, _net(layout, n_wide, hidden, out, theta.dtype),
                            Objective(LOSS_CODES[loss], hd, float(alpha)), step,
                            Data(deep, wide, Y, sw), ws, perm, batch_size)
     opt["t"] = t
@@ -325,6 +340,10 @@ def _targets(rng, loss, out, n, n_out):
         return np.eye(n_out)[rng.randint(n_out, size=n)]
     if loss == "binary_log_loss":
         return rng.randint(2, size=(n, n_out)).astype(np.float64)
+    if loss == "binary_crossentropy":  # soft targets (pixel intensities), ends included
+        Y = rng.uniform(0, 1, size=(n, n_out))
+        Y[0, 0], Y[-1, -1] = 0.0, 1.0
+        return Y
     if loss == "poisson":
         if out in ("sigmoid", "tanh"):
             Y = rng.uniform(0, 1, size=(n, n_out))
@@ -482,7 +501,8 @@ LOSS_PAIRS = (
     [(loss, out) for loss in ("squared_error", "absolute_error", "huber")
      for out in ("identity", "relu", "softplus", "sigmoid", "tanh")]
     + [("poisson", out) for out in ("exp", "relu", "softplus", "sigmoid", "tanh")]
-    + [("log_loss", "softmax"), ("binary_log_loss", "logistic")]
+    + [("log_loss", "softmax"), ("binary_log_loss", "logistic"),
+       ("binary_crossentropy", "logistic")]
 )
 
 
@@ -504,7 +524,8 @@ def _loss_case(loss, out, n=11, n_out=3, seed=0):
 @pytest.mark.nojit
 @pytest.mark.parametrize("loss", sorted(LOSS_CODES))
 def test_pointwise_loss(loss):
-    canonical = {"log_loss": "softmax", "binary_log_loss": "logistic", "poisson": "exp"}
+    canonical = {"log_loss": "softmax", "binary_log_loss": "logistic",
+                 "binary_crossentropy": "logistic", "poisson": "exp"}
     out = canonical.get(loss, "identity")
     _, P, Y, _ = _loss_case(loss, out)
     for hd in (1.0, 0.3):
@@ -647,6 +668,53 @@ def test_network_forward_backward_matches_numpy(hidden, out, dtype, tol):
     pred = kernel_predict(theta, NET, 0, hidden, out, deep, wide, X.shape[0], X.shape[0])
     assert pred.dtype == dtype
     assert _rel_err(pred, As[-1]) < tol
+
+
+#: An autoencoder's shape: encoder, a narrow code layer with its own activation, decoder.
+AE_UNITS = [6, 5, 2, 5, 6]
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("hidden", [["tanh", "identity", "tanh"], ["gelu", "elu", "softplus"]])
+def test_per_layer_activations_match_numpy(hidden, dtype, tol):
+    # Network.layer_codes: every hidden layer its own activation (forward, backward,
+    # predict), the encoder and decoder as runs of the layers (contract.sub_network).
+    from sknn._contract import sub_network
+
+    rng = np.random.RandomState(3)
+    X = rng.uniform(0, 1, size=(13, AE_UNITS[0]))
+    X[0, 0], X[1, 1] = 0.0, 1.0
+    theta = rng.normal(scale=0.5, size=n_params(make_layout(AE_UNITS, 0)))
+    sw = rng.uniform(0.2, 2.0, size=13)
+    Xd, thetad, swd = X.astype(dtype), theta.astype(dtype), sw.astype(dtype)
+    deep, wide = _blocks(Xd, None, False, dtype)
+    loss, out = "binary_crossentropy", "logistic"
+    value, grad = kernel_loss_grad(thetad, AE_UNITS, 0, hidden, out, loss, 1.0, deep, wide, Xd,
+                                   swd, 0.1)
+    ref_value, ref_grad = ref_objective_grad(thetad, AE_UNITS, 0, hidden, out, loss, 1.0, Xd,
+                                             None, Xd, swd, 0.1)
+    assert grad.dtype == dtype
+    assert value == pytest.approx(ref_value, rel=tol)
+    assert _rel_err(grad, ref_grad) < tol
+    _, As = ref_forward(thetad, AE_UNITS, 0, hidden, out, Xd, None)
+    pred = kernel_predict(thetad, AE_UNITS, 0, hidden, out, deep, wide, 13, 5)
+    assert _rel_err(pred, As[-1]) < tol
+    net = _net(make_layout(AE_UNITS, 0), 0, hidden, out, dtype)
+    code = np.empty((13, AE_UNITS[2]), dtype=dtype)
+    _predict(thetad, sub_network(net, 0, 2, hidden[1]), deep, wide, code, 5)
+    assert _rel_err(code, As[1]) < tol
+    recon = np.empty((13, AE_UNITS[-1]), dtype=dtype)
+    _predict(thetad, sub_network(net, 2, 4, out), _block(code, dtype), _block(None, dtype),
+             recon, 5)
+    assert _rel_err(recon, As[-1]) < tol
+    # central differences of the whole objective, in the kernel's own dtype (a
+    # wider step and tolerance for float32's rounding)
+    h, fd_tol = (1e-6, 1e-6) if dtype == np.float64 else (1e-2, 1e-2)
+    fd = _central_differences(lambda t: kernel_loss_grad(
+        t.astype(dtype), AE_UNITS, 0, hidden, out, loss, 1.0, deep, wide, Xd, swd, 0.1)[0],
+        theta, h)
+    assert _rel_err(grad, fd) < fd_tol
 
 
 @pytest.mark.nojit
@@ -814,16 +882,20 @@ def test_loss_grad_finite_differences(loss, out, n_wide, sparse, hidden):
                                              Y, sw, alpha)
     assert value == pytest.approx(ref_value, rel=1e-12)
     assert _rel_err(grad, ref_grad) < 1e-12
-    h = 1e-6
+    fd = _central_differences(lambda t: kernel_loss_grad(
+        t, units, n_wide, hidden, out, loss, hd, deep, wide, Y, sw, alpha)[0], theta)
+    assert _rel_err(grad, fd) < 1e-6
+
+
+def _central_differences(f, theta, h=1e-6):
+    """The gradient of the scalar ``f`` at ``theta`` by central differences."""
     fd = np.empty_like(theta)
     for i in range(theta.size):
         tp, tm = theta.copy(), theta.copy()
         tp[i] += h
         tm[i] -= h
-        fp, _ = kernel_loss_grad(tp, units, n_wide, hidden, out, loss, hd, deep, wide, Y, sw, alpha)
-        fm, _ = kernel_loss_grad(tm, units, n_wide, hidden, out, loss, hd, deep, wide, Y, sw, alpha)
-        fd[i] = (fp - fm) / (2 * h)
-    assert _rel_err(grad, fd) < 1e-6
+        fd[i] = (f(tp) - f(tm)) / (2 * h)
+    return fd
 
 
 # ======================================================== train_epoch
@@ -1000,8 +1072,7 @@ def test_kernels_accept_read_only_inputs(sparse):
     # predict with read-only parameters too (e.g. a memory-mapped pickle)
     theta_ro = _ro(theta)
     out = np.empty((9, units[-1]))
-    h, o = _acodes("tanh", "softmax")
-    predict_forward(theta_ro, layout_ro, 2, h, o, deep_ro, wide_ro, out, 4)
+    _predict(theta_ro, _net(layout_ro, 2, "tanh", "softmax"), deep_ro, wide_ro, out, 4)
     _, As = ref_forward(theta, units, 2, "tanh", "softmax", X, Xw)
     assert _rel_err(out, As[-1]) < 1e-13
     # and the full-batch objective

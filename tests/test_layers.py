@@ -565,6 +565,7 @@ class Net:
             self.n_wide,
             ACTIVATION_CODES[self.hidden],
             ACTIVATION_CODES[self.out],
+            np.empty(0, dtype=np.int64),  # every hidden layer has the same activation
             layers,
         )
 

@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 import sknn
 import sknn.onnx
-from sknn import MLPClassifier, MLPRegressor, Perceptron
+from sknn import MLPAutoencoder, MLPClassifier, MLPRegressor, Perceptron
 
 # Short trainings on purpose: "maximum iterations reached" is expected here;
 # tests about that warning use pytest.warns, which still sees it.
@@ -141,6 +141,23 @@ def test_perceptron(iris, kind):
     decision = pc.decision_function(X)
     np.testing.assert_allclose(scores, decision.reshape(len(X), -1), rtol=RTOL, atol=1e-5)
     np.testing.assert_array_equal(label, pc.predict(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation,code_activation", [("relu", "identity"),
+                                                        ("tanh", "logistic")])
+def test_autoencoder_exports_the_encoder(iris, activation, code_activation, dtype):
+    # the graph computes transform (the codes), also inside a pipeline
+    X = iris[0].astype(dtype)
+    ae = _fit(MLPAutoencoder(n_components=2, hidden_layer_sizes=(8, 5), activation=activation,
+                             code_activation=code_activation, max_iter=30, random_state=0),
+              X, None)
+    (codes,) = _run(sknn.onnx.to_onnx(ae, X[:1]), X)
+    assert codes.dtype == dtype and codes.shape == (len(X), 2)
+    np.testing.assert_allclose(codes, ae.transform(X), rtol=RTOL, atol=ATOL)
+    pipe = _fit(make_pipeline(StandardScaler(), ae), X, None)
+    (codes,) = _run(sknn.onnx.to_onnx(pipe, X[:1]), X)
+    np.testing.assert_allclose(codes, pipe.transform(X), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("params", [

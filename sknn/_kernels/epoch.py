@@ -216,11 +216,14 @@ PREDICT_ROWS = 256
 
 
 @jit(nogil=True)
-def predict_forward(theta, layout, n_wide, hidden_code, out_code, deep, wide, out, chunk):
+def predict_forward(theta, layout, n_wide, hidden_code, out_code, layer_codes, deep, wide, out,
+                    chunk):
     """out = network output for every row of the input blocks, in row chunks.
 
-    Chunks hold at most ``min(chunk, PREDICT_ROWS)`` rows.  Allocates its own
-    workspace, so concurrent calls on one model are safe.
+    The network is the ``Network`` record's fields; ``layout`` may be a run of
+    the model's layers (the autoencoder's encoder or decoder: offsets index the
+    whole ``theta``).  Chunks hold at most ``min(chunk, PREDICT_ROWS)`` rows.
+    Allocates its own workspace, so concurrent calls on one model are safe.
     """
     chunk = max(1, min(chunk, PREDICT_ROWS))
     n = out.shape[0]
@@ -230,11 +233,14 @@ def predict_forward(theta, layout, n_wide, hidden_code, out_code, deep, wide, ou
         total_units += layout[l, 1]
     dt = theta.dtype
     # the plain network: batch normalization is folded into theta, dropout off
-    net = Network(layout, n_wide, hidden_code, out_code, no_layers(dt))
+    net = Network(layout, n_wide, hidden_code, out_code, layer_codes, no_layers(dt))
     lws = no_layer_buffers(dt)
     none = lws.aux_acts
+    preact = needs_preactivation(hidden_code)
+    for code in layer_codes:
+        preact = preact or needs_preactivation(code)
     acts = np.empty(chunk * total_units, dtype=dt)
-    zpre = np.empty(chunk * total_units if needs_preactivation(hidden_code) else 0, dtype=dt)
+    zpre = np.empty(chunk * total_units if preact else 0, dtype=dt)
     xbuf = np.empty(chunk * dense_width(deep), dtype=dt)
     wbuf = np.empty(chunk * dense_width(wide), dtype=dt)
     wide_tmp = np.empty(chunk * n_out, dtype=dt)

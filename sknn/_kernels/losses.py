@@ -18,7 +18,7 @@ from .activations import EXP, IDENTITY, LOGISTIC, SOFTMAX, activation_grad
 SQUARED_ERROR = 0
 POISSON = 1
 LOG_LOSS = 2  # multiclass, softmax output
-BINARY_LOG_LOSS = 3  # binary and multilabel, logistic outputs
+BINARY_LOG_LOSS = 3  # binary and multilabel, logistic outputs; soft targets in [0, 1] too
 ABSOLUTE_ERROR = 4
 HUBER = 5
 
@@ -27,6 +27,10 @@ LOSS_CODES = {
     "poisson": POISSON,
     "log_loss": LOG_LOSS,
     "binary_log_loss": BINARY_LOG_LOSS,
+    # Keras' name, for targets anywhere in [0, 1] (the autoencoder's pixels against
+    # sigmoid outputs): -y log p - (1 - y) log(1 - p) and its gradient p - y hold
+    # for any such y, so it is the same code.
+    "binary_crossentropy": BINARY_LOG_LOSS,
     "absolute_error": ABSOLUTE_ERROR,
     "huber": HUBER,
 }

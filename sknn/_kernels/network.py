@@ -71,6 +71,13 @@ def unit_view(buf, offs, layout, l, nb):
 
 
 @jitable
+def hidden_activation(net, l):
+    """Activation code of hidden layer ``l``: its own entry of ``net.layer_codes``
+    (the autoencoder's code layer differs from the others), else ``hidden_code``."""
+    return net.layer_codes[l] if net.layer_codes.shape[0] > 0 else net.hidden_code
+
+
+@jitable
 def is_sparse(block):
     """Whether an input block is a CSR matrix (the one definition of that test)."""
     return block[3].shape[0] > 0
@@ -147,7 +154,7 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
     normalization (``gamma * xhat``) -> bias (beta) and activation -> dropout.
     Returns the output activations; the auxiliary output goes to ``lws.aux_acts``.
     """
-    layout, n_wide, hidden_code, out_code = net.layout, net.n_wide, net.hidden_code, net.out_code
+    layout, n_wide, out_code = net.layout, net.n_wide, net.out_code
     dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed = net.layers
     xhat, stats, mask, dropped, aux_acts, _, _ = lws
     nb = rows.shape[0]
@@ -174,7 +181,8 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
             if n_mov > 0:
                 batch_norm_moving_update(moving[u: u + fo], moving[n_mov + u: n_mov + u + fo],
                                          mean, var, momentum)
-        bias_activate(Z, intercept_view(theta, layout, l), out_code if l == L - 1 else hidden_code,
+        bias_activate(Z, intercept_view(theta, layout, l),
+                      out_code if l == L - 1 else hidden_activation(net, l),
                       unit_view(zpre, offs, layout, l, nb))
         if l < L - 1 and dropout.shape[0] > 0 and dropout[l] > 0:
             dropout_forward(Z, dropout[l], unit_view(mask, offs, layout, l, nb),
@@ -236,7 +244,7 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
     dropout multiplies by the mask; batch normalization turns dL/dy into dL/dz
     and writes gamma's gradient (beta's is the column sum of ``activation_grad``).
     """
-    layout, n_wide, hidden_code = net.layout, net.n_wide, net.hidden_code
+    layout, n_wide = net.layout, net.n_wide
     dropout, gamma_off, _, _, _, aux, _, _, _ = net.layers
     xhat, stats, mask, dropped, _, aux_deltas, aux_tmp = lws
     nb = rows.shape[0]
@@ -275,7 +283,8 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
                 dropout_backward(D_prev, unit_view(mask, offs, layout, l - 1, nb))
             gb = intercept_view(grad, layout, l - 1)
             activation_grad(unit_view(acts, offs, layout, l - 1, nb),
-                            unit_view(zpre, offs, layout, l - 1, nb), D_prev, hidden_code, gb)
+                            unit_view(zpre, offs, layout, l - 1, nb), D_prev,
+                            hidden_activation(net, l - 1), gb)
             if gamma_off >= 0:
                 u, fo_prev = hidden_unit_offset(layout, l - 1), layout[l - 1, 1]
                 batch_norm_backward(D_prev, unit_view(xhat, offs, layout, l - 1, nb), sw,

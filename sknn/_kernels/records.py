@@ -43,6 +43,7 @@ Network = namedtuple("Network", [
     "n_wide",       # int: wide input columns feeding the output layer directly (0: none)
     "hidden_code",  # int: activation code of every hidden layer (activations.py)
     "out_code",     # int: activation code of the output layer
+    "layer_codes",  # int64 array: activation code per hidden layer, or empty: all hidden_code
     "layers",       # Layers: dropout, batch normalization, auxiliary output
 ])
 
