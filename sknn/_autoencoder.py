@@ -21,15 +21,24 @@ from . import _contract as contract
 from ._base import BaseMLP, _block
 from ._compat import Interval, StrOptions, fit_context
 from ._kernels.activations import HIDDEN_ACTIVATIONS
-from ._mlp import _COMMON_PARAMS, _check_solver
+from ._layers import layer_options
+from ._mlp import _BATCH_NORM_RATE_PARAMS, _COMMON_PARAMS, _check_solver
 from ._transaction import fit_transaction
 
 #: The engine's parameters the autoencoder does not take (class-level defaults).
-_ENGINE_ONLY = ("wide_features", "deep_features", "auxiliary_loss_weight", "scoring",
-                "dropout", "batch_normalization", "batch_norm_momentum", "batch_norm_epsilon")
+_ENGINE_ONLY = ("wide_features", "deep_features", "auxiliary_loss_weight", "scoring")
 
 #: Bounded reconstructions: the range X must lie in for these settings.
 _UNIT_RANGE = (0.0, 1.0)
+
+
+def _any_positive(dropout):
+    """Whether a ``dropout`` parameter asks for any dropout at all (a malformed one
+    is left to ``layer_options``' message)."""
+    try:
+        return bool(np.any(np.asarray(dropout, dtype=np.float64) > 0))
+    except (TypeError, ValueError):
+        return False
 
 
 class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP):
@@ -77,6 +86,18 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
 'he_normal', 'lecun_normal'}}, default='glorot_uniform'
         Initialisation scheme (as in :class:`MLPRegressor`).
 
+    dropout : float or array-like of float, default=0.0
+        Inverted dropout on the encoder's and decoder's hidden layers while
+        training with 'sgd' or 'adam' (as in :class:`MLPRegressor`). A sequence
+        gives one rate per entry of ``hidden_layer_sizes``, mirrored in the
+        decoder. The input and the code layer are never dropped.
+
+    batch_normalization : bool, default=False
+        Batch normalization on every hidden layer, the code layer included (as
+        in :class:`MLPRegressor`): Dense without bias -> normalization ->
+        activation. At prediction it is folded into the weights, so
+        ``transform`` stays one network of plain layers.
+{_BATCH_NORM_RATE_PARAMS}
     callbacks : list of callback objects, default=None
         As in :class:`MLPRegressor`; see :mod:`sknn.callbacks`.
 
@@ -133,6 +154,14 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
     callbacks_ : list
         The deep copies of ``callbacks`` used by the last fit.
 
+    batch_norm_gamma_, batch_norm_beta_ : list of ndarray or None
+        Per hidden layer (the code layer included), batch normalization's scale
+        and shift, as in :class:`MLPRegressor`; None when
+        ``batch_normalization=False``.
+
+    batch_norm_moving_mean_, batch_norm_moving_variance_ : list of ndarray or None
+        Per hidden layer, the moving statistics prediction normalises with.
+
     See Also
     --------
     sklearn.decomposition.PCA : The linear counterpart.
@@ -172,11 +201,6 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
     deep_features = None
     auxiliary_loss_weight = 0.0
     scoring = None
-    # (until the autoencoder exposes them)
-    dropout = 0.0
-    batch_normalization = False
-    batch_norm_momentum = 0.99
-    batch_norm_epsilon = 1e-3
 
     def __init__(
         self,
@@ -210,6 +234,10 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         n_iter_no_change=10,
         max_fun=15000,
         weight_init="glorot_uniform",
+        dropout=0.0,
+        batch_normalization=False,
+        batch_norm_momentum=0.99,
+        batch_norm_epsilon=1e-3,
         callbacks=None,
     ):
         self.n_components = n_components
@@ -241,6 +269,10 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.weight_init = weight_init
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.batch_norm_momentum = batch_norm_momentum
+        self.batch_norm_epsilon = batch_norm_epsilon
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ fit
@@ -325,6 +357,21 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
     def _hidden_sizes(self):
         hidden = super()._hidden_sizes()
         return hidden + [int(self.n_components)] + hidden[::-1]
+
+    def _layer_options(self, n_hidden):
+        # Dropout is given per encoder hidden layer and mirrored in the decoder;
+        # the code layer is never dropped (it is the representation itself).
+        n_enc = (n_hidden - 1) // 2
+        if n_enc == 0 and _any_positive(self.dropout):
+            raise ValueError(
+                f"dropout={self.dropout!r} acts on the encoder's and decoder's hidden "
+                "layers, and hidden_layer_sizes=() has none (the code layer is never "
+                "dropped); set hidden_layer_sizes or dropout=0.0."
+            )
+        layers = layer_options(self, n_enc)
+        if layers.has_dropout:
+            layers.dropout = np.concatenate([layers.dropout, [0.0], layers.dropout[::-1]])
+        return layers
 
     def _n_encoder_layers(self):
         """Layers from the input to the code (the weight matrices of the encoder)."""

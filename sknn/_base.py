@@ -354,7 +354,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     def _fit_transaction(self, X, y, sample_weight, incremental, validation_data):
         hidden = self._hidden_sizes()
         first_pass = "_theta" not in self.__dict__ or (not self.warm_start and not incremental)
-        layers = layer_options(self, len(hidden))
+        layers = self._layer_options(len(hidden))
         if not first_pass:
             self._check_same_layers(layers)
         if incremental and self.early_stopping:
@@ -445,6 +445,11 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 "learning_rate_init."
             )
         return self
+
+    def _layer_options(self, n_hidden):
+        """The checked layer options (``_layers.layer_options``) of a network with
+        ``n_hidden`` hidden layers."""
+        return layer_options(self, n_hidden)
 
     def _check_same_layers(self, layers):
         """warm_start / partial_fit continue the fitted network: same layer structure."""

@@ -109,6 +109,16 @@ default='constant'
         Maximum loss-function calls of ``solver='lbfgs'``.
 """
 
+# Batch normalization's two constants, shared with MLPAutoencoder's docstring.
+_BATCH_NORM_RATE_PARAMS = """
+    batch_norm_momentum : float, default=0.99
+        Momentum of the moving averages, ``moving = momentum * moving +
+        (1 - momentum) * batch`` (Keras' default), in [0, 1].
+
+    batch_norm_epsilon : float, default=1e-3
+        Added to the variance before its square root (Keras' default), > 0.
+"""
+
 _EXTRA_PARAMS = """
     weight_init : {'glorot_uniform', 'glorot_normal', 'he_uniform', \
 'he_normal', 'lecun_normal'}, default='glorot_uniform'
@@ -144,14 +154,7 @@ _EXTRA_PARAMS = """
         each row is predicted independently of the others. With
         ``solver='lbfgs'`` the batch is the whole training set and the moving
         statistics are those of the training set at the final weights.
-
-    batch_norm_momentum : float, default=0.99
-        Momentum of the moving averages, ``moving = momentum * moving +
-        (1 - momentum) * batch`` (Keras' default), in [0, 1].
-
-    batch_norm_epsilon : float, default=1e-3
-        Added to the variance before its square root (Keras' default), > 0.
-
+""" + _BATCH_NORM_RATE_PARAMS + """
     auxiliary_loss_weight : float, default=0.0
         With ``wide_features`` set, a weight ``w`` in (0, 1) adds an auxiliary
         output layer on the deep path's last hidden layer that predicts the same

@@ -144,13 +144,18 @@ def test_perceptron(iris, kind):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("activation,code_activation", [("relu", "identity"),
-                                                        ("tanh", "logistic")])
-def test_autoencoder_exports_the_encoder(iris, activation, code_activation, dtype):
-    # the graph computes transform (the codes), also inside a pipeline
+@pytest.mark.parametrize("activation,code_activation,params", [
+    ("relu", "identity", {}),
+    ("tanh", "logistic", {}),
+    ("relu", "identity", dict(batch_normalization=True, dropout=0.2)),
+], ids=["relu", "tanh-logistic", "bn-dropout"])
+def test_autoencoder_exports_the_encoder(iris, activation, code_activation, params, dtype):
+    # the graph computes transform (the codes), also inside a pipeline; batch
+    # normalization folded into the encoder's layers, dropout absent
     X = iris[0].astype(dtype)
     ae = _fit(MLPAutoencoder(n_components=2, hidden_layer_sizes=(8, 5), activation=activation,
-                             code_activation=code_activation, max_iter=30, random_state=0),
+                             code_activation=code_activation, max_iter=30, random_state=0,
+                             **params),
               X, None)
     (codes,) = _run(sknn.onnx.to_onnx(ae, X[:1]), X)
     assert codes.dtype == dtype and codes.shape == (len(X), 2)
