@@ -53,6 +53,7 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench_mlp.py
+	$(PY) benchmarks/bench_threads.py --loaded
 
 docs: $(VENV)/.installed-docs
 	$(MAKE) -C docs html SPHINXBUILD=$(CURDIR)/$(VENV)/bin/sphinx-build \

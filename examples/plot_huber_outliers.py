@@ -14,21 +14,15 @@ set.
 """
 
 # %%
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import fetch_california_housing
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import root_mean_squared_error
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknn import MLPRegressor
-
-# Short trainings on purpose: silence "maximum iterations reached".
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = fetch_california_housing(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
@@ -48,7 +42,7 @@ for loss, extra in losses.items():
     model = make_pipeline(
         StandardScaler(),
         MLPRegressor(loss=loss, hidden_layer_sizes=(50, 50), max_iter=60,
-                     random_state=0, **extra),
+                     n_iter_no_change=np.inf, random_state=0, **extra),
     ).fit(X_train, y_dirty)
     predictions[loss] = model.predict(X_test)
     rmse[loss] = root_mean_squared_error(y_test, predictions[loss])

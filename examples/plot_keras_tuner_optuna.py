@@ -31,21 +31,18 @@ curves (``tensorboard --logdir`` shows them); here
 
 # %%
 import tempfile
-import warnings
 
 import matplotlib.pyplot as plt
+import numpy as np
 import optuna
 from scipy.stats import loguniform
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import RandomizedSearchCV, train_test_split
 
 from sknn import HistoryDisplay, MLPClassifier
 from sknn.callbacks import LambdaCallback, OptunaPruning, TensorBoard
 from sknn.model_selection import LayerSizes
 
-# Short trainings on purpose: silence "maximum iterations reached".
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 X, y = load_digits(return_X_y=True)
@@ -73,6 +70,7 @@ def objective(trial):
         learning_rate_init=learning_rate,
         solver=optimizer,
         max_iter=N_EPOCHS,
+        n_iter_no_change=np.inf,  # exactly N_EPOCHS, unless pruned
         random_state=0,
         # OptunaPruning last: the others still see the epoch it prunes at
         callbacks=[
@@ -138,8 +136,9 @@ space = {
     "learning_rate_init": loguniform(1e-4, 1e-1),
     "solver": ["sgd", "adam"],
 }
-search = RandomizedSearchCV(MLPClassifier(max_iter=N_EPOCHS, random_state=0), space,
-                            n_iter=10, cv=3, random_state=0)
+search = RandomizedSearchCV(
+    MLPClassifier(max_iter=N_EPOCHS, n_iter_no_change=np.inf, random_state=0), space,
+    n_iter=10, cv=3, random_state=0)
 search.fit(X_train, y_train)
 print(f"RandomizedSearchCV: cross-validated accuracy {search.best_score_:.3f} with "
       f"{search.best_params_}")

@@ -10,26 +10,22 @@ weak learning rates and penalties are dropped after a few epochs, and only the
 winner trains for the full 27.
 """
 
-import warnings
-
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import loguniform
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import HalvingRandomSearchCV, train_test_split
 
 from sknn import MLPClassifier
-
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X = X / 16.0
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 
 search = HalvingRandomSearchCV(
-    MLPClassifier(hidden_layer_sizes=(64,), random_state=0),
+    # each candidate trains exactly its budget of epochs
+    MLPClassifier(hidden_layer_sizes=(64,), n_iter_no_change=np.inf, random_state=0),
     {
         "learning_rate_init": loguniform(1e-4, 1e-1),
         "alpha": loguniform(1e-6, 1e-1),

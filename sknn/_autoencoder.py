@@ -101,6 +101,10 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
     callbacks : list of callback objects, default=None
         As in :class:`MLPRegressor`; see :mod:`sknn.callbacks`.
 
+    n_jobs : int, default=None
+        Threads for training and transform, as in :class:`MLPRegressor`
+        (``None``: sknn decides; see :ref:`performance`).
+
     Attributes
     ----------
     loss_ : float
@@ -239,6 +243,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         batch_norm_momentum=0.99,
         batch_norm_epsilon=1e-3,
         callbacks=None,
+        n_jobs=None,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -274,6 +279,7 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         self.batch_norm_momentum = batch_norm_momentum
         self.batch_norm_epsilon = batch_norm_epsilon
         self.callbacks = callbacks
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ fit
     @fit_transaction
@@ -425,13 +431,13 @@ class MLPAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseMLP)
         if not self.noise > 0:
             return super()._train_epoch(records, sample_idx, batch_size)
         # A denoising epoch: the network sees X + noise, the target stays X.
-        net, obj, data, ws = records
+        net, obj, data, ws, chunked = records
         X = data.deep[0]  # dense: _densify_for_noise
         epoch = len(self.history_["loss"])
         rng = np.random.default_rng([self._noise_seed, epoch])
         noisy = X + X.dtype.type(self.noise) * rng.standard_normal(X.shape, dtype=X.dtype)
         noisy_data = contract.data(_block(noisy, X.dtype), data.wide, data.Y, data.sw)
-        return super()._train_epoch((net, obj, noisy_data, ws), sample_idx, batch_size)
+        return super()._train_epoch((net, obj, noisy_data, ws, chunked), sample_idx, batch_size)
 
     # ---------------------------------------------------------- inference
     def transform(self, X):

@@ -52,9 +52,21 @@ from ._layout import (
     pack,
     replace_params,
 )
+from ._parallel import (
+    MIN_CHUNK_FLOPS,
+    ChunkedEpochs,
+    chunk_rows,
+    forward_flops,
+    loss_grad_threads,
+    max_chunks,
+    n_threads,
+    piece_rows,
+    predict_threads,
+    team,
+)
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
-from ._threads import blas_threads_for, predict_blas_threads_for
+from ._threads import blas_threads_for, one_blas_thread, predict_blas_threads_for
 from ._transaction import raise_pending_interrupt, training_interrupts
 from ._validation import (
     check_finite_output,
@@ -107,6 +119,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         "deep_features": [None, "array-like"],
         "callbacks": [None, list, tuple],
         "scoring": [None, StrOptions(set(get_scorer_names())), list, tuple, dict],
+        "n_jobs": [Integral, None],
         **LAYER_PARAMETER_CONSTRAINTS,
     }
 
@@ -568,12 +581,18 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         input blocks; ValueError naming ``name`` where it is not finite."""
         out = np.empty((n_rows, int(net.layout[-1, 1])), dtype=self._theta.dtype)
         chunk = max(1, min(n_rows, PREDICT_ROWS))  # the kernel's own chunk cap
-        # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
-        # unlimited OpenBLAS collapsed predict when another job held a core); tiny
-        # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
-        with predict_blas_threads_for(net.layout, chunk):
-            predict_forward(theta, net.layout, net.n_wide, net.hidden_code, net.out_code,
-                            net.layer_codes, deep, wide, out, chunk)
+        head = (theta, net.layout, net.n_wide, net.hidden_code, net.out_code, net.layer_codes)
+        # Row pieces on n_jobs threads (sknn._parallel; the same output, bitwise).
+        threads = n_threads(getattr(self, "n_jobs", None), -(-n_rows // piece_rows(net.layout)))
+        if threads > 1:
+            with one_blas_thread():
+                predict_threads(threads, predict_forward, head, deep, wide, out, chunk)
+        else:
+            # Same rule as training, per chunk: small GEMMs on one BLAS thread (an
+            # unlimited OpenBLAS collapsed predict when another job held a core); tiny
+            # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
+            with predict_blas_threads_for(net.layout, chunk):
+                predict_forward(*head, deep, wide, out, chunk)
         check_finite_output(out, name, self._theta.dtype)
         return out
 
@@ -658,7 +677,15 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         scorers = self._scorers()
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
-        with blas_threads_for(self._layout, batch_size):
+        # Threads (up to the chunks a batch is worth), then the batch's row chunks.
+        self._n_threads = n_threads(getattr(self, "n_jobs", None),
+                                    max_chunks(self._layout, batch_size, self._gamma_off))
+        cap = chunk_rows(self._layout, batch_size, self._gamma_off, self._n_threads)
+        with self._blas_limit(batch_size), team(self._n_threads) as members:
+            chunked = None if cap >= batch_size else ChunkedEpochs(
+                members, records, batch_size, cap,
+                lambda: contract.fit_workspace(self, cap, deep, wide))
+            records.append(chunked)
             with training_interrupts():
                 for _ in range(self.max_iter):
                     raise_pending_interrupt()  # the previous epoch is fully recorded
@@ -744,14 +771,24 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
+    def _blas_limit(self, rows):
+        """BLAS threads: one inside every thread of a multi-threaded fit, else the
+        per-batch rule of ``sknn._threads``."""
+        return one_blas_thread() if self._n_threads > 1 else blas_threads_for(self._layout, rows)
+
     def _train_epoch(self, records, sample_idx, batch_size):
-        """One kernel call over the rows ``sample_idx``; returns the epoch's logs."""
-        net, obj, data, ws = records
+        """One epoch over the rows ``sample_idx`` (one kernel call, or chunked
+        batches on threads: ``sknn._parallel``); returns the epoch's logs."""
+        net, obj, data, ws, chunked = records
         opt = self._optimizer
         lr = opt.learning_rate
         ws.aux_loss[0] = 0.0
-        accumulated, opt.t = train_epoch(self._theta, net, obj, opt.step_record(), data, ws,
-                                         sample_idx, batch_size)
+        if chunked is None:
+            accumulated, opt.t = train_epoch(self._theta, net, obj, opt.step_record(), data, ws,
+                                             sample_idx, batch_size)
+        else:
+            accumulated, opt.t = chunked.epoch(self._theta, (net, obj, data, ws),
+                                               opt.step_record(), sample_idx, batch_size)
         n_samples = sample_idx.shape[0]
         self.n_iter_ += 1
         self.loss_ = accumulated / n_samples
@@ -928,11 +965,23 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         records = (contract.network(self), contract.objective(self),
                    contract.data(deep, wide, Y, sw), ws, float(sw.sum()), chunk)
         theta = self._theta
+        # Threads take whole chunks (added in chunk order: the same gradient bitwise).
+        n_chunks = -(-X.shape[0] // chunk)
+        worth = forward_flops(self._layout) * chunk * 3 >= MIN_CHUNK_FLOPS
+        self._n_threads = n_threads(getattr(self, "n_jobs", None), n_chunks if worth else 1)
+        members = team(self._n_threads)
+        workspaces = [ws] + [contract.fit_workspace(self, chunk, deep, wide, chunked=True)
+                             for _ in range(1, self._n_threads)]
+
+        def objective(theta):
+            if self._n_threads == 1:
+                return loss_grad(theta, *records)
+            return loss_grad_threads(members_, workspaces, theta, *records)
 
         def fun(x):
             raise_pending_interrupt()  # the last accepted iterate is fully recorded
             theta[...] = x
-            value = loss_grad(theta, *records)
+            value = objective(theta)
             return value, ws.grad.astype(np.float64)
 
         scorers = self._scorers()
@@ -940,7 +989,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         def at_accepted():
             """Evaluate at ``theta``: auxiliary loss, and batch normalization's
             statistics of the whole training set become the moving ones."""
-            loss_grad(theta, *records)
+            objective(theta)
             if self._gamma_off >= 0:
                 stats, half = ws.layer_buffers.stats, self._moving.size // 2
                 self._moving[:half] = stats[:half]
@@ -978,7 +1027,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
 
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
         result = None
-        with blas_threads_for(self._layout, chunk), training_interrupts():
+        with self._blas_limit(chunk), members as members_, training_interrupts():
             result = scipy.optimize.minimize(
                 fun,
                 theta.astype(np.float64),
@@ -1000,7 +1049,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             theta[...] = accepted
             self.n_iter_ = len(self.history_["loss"]) - n_before
             self.loss_ = self.history_["loss"][-1] if self.history_["loss"] else np.nan
-        if self._gamma_off >= 0:
+        if self._gamma_off >= 0:  # one chunk (the whole set): no thread team needed
             at_accepted()
         if result is not None:  # L-BFGS-B stops on a non-finite loss without raising
             self._check_divergence()

@@ -24,14 +24,17 @@ class LRFinderResult:
     lrs : ndarray
         Learning rate of every mini-batch step run.
     losses : ndarray
-        Training loss of each step's mini-batch (at the weights before the step).
+        Training loss of each step: the mean loss of its mini-batches, each at
+        the weights before its update.
     smoothed_losses : ndarray
         Exponentially smoothed (bias-corrected) ``losses``.
     suggestion : float
-        A tenth of the learning rate of the lowest smoothed loss, the minimum
-        taken after the first 10% of the sweep (warm-up) and before any
-        divergence (the Keras chapter's rule: a bit below where the loss
-        starts to climb).
+        A learning rate below that of the lowest smoothed loss (the minimum
+        taken after the first 10% of the sweep, the warm-up, and before any
+        divergence; the Keras chapter's rule: a bit below where the loss
+        starts to climb): a tenth of it for Adam, a third for SGD with
+        batches of 200 or more, ``3 * sqrt(200 / batch_size)`` times below
+        for smaller batches.
     diverged : bool
         Whether the test stopped because the loss exploded.
     """
@@ -91,22 +94,44 @@ class LRFinderResult:
 # steps is an average of a handful of noisy mini-batches (its "steepest fall"
 # is noise, the failure of the plain steepest-slope rule).
 _WARMUP_FRACTION = 0.1
-# The Keras chapter's rule: about ten times below the rate where the loss
-# turns up (Geron, "Hands-On Machine Learning", ch. 10/11; Smith 2017).
-_BELOW_TURNING_POINT = 10.0
+# How far below the rate of the lowest smoothed loss to suggest, the Keras
+# chapter's "a bit below where the loss starts to climb" (Geron, "Hands-On
+# Machine Learning", ch. 10: about ten times below), per solver. Adam's steps
+# are bounded, so past its best rate its loss rises slowly and the minimum lies
+# far above that rate: a tenth. SGD diverges sharply at the curvature limit,
+# where its minimum sits; with batches of 200 a fixed rate trains best near a
+# third of it, and smaller batches add gradient noise that makes long runs
+# fail below the limit (a sweep's few updates per rate cannot see it): the
+# square-root batch-size rule (Krizhevsky 2014; Hoffer et al. 2017) scales
+# the third by sqrt(batch / 200). Measured: tests/test_lr_find.py, the table
+# in the user guide (a tenth for both solvers: 1.16 and 1.24 times the best
+# loss for SGD with batches of 200).
+_BELOW_MINIMUM = {"adam": 10.0, "sgd": 3.0}
+# Samples each step of the sweep trains on at the least, scikit-learn's
+# default batch: smaller batches take several updates per rate and record
+# their mean loss, so a step's loss is about as noisy whatever the batch size
+# (the minimum moves less between seeds); also the batch the SGD rule refers to.
+_SAMPLES_PER_STEP = 200
 
 
-def _suggest(lrs, smoothed):
-    """A tenth of the rate of the lowest smoothed loss on the valid part of
-    the sweep: after the warm-up, before the divergence (non-finite values
-    and the steps after them are ignored)."""
+def _below_minimum(solver, batch_size):
+    """How many times below the smoothed minimum's rate the suggestion is."""
+    if solver == "adam":
+        return _BELOW_MINIMUM["adam"]
+    return _BELOW_MINIMUM["sgd"] * np.sqrt(max(1.0, _SAMPLES_PER_STEP / batch_size))
+
+
+def _suggest(lrs, smoothed, below_minimum):
+    """The rate of the lowest smoothed loss on the valid part of the sweep
+    (after the warm-up, before the divergence: non-finite values and the
+    steps after them are ignored) divided by ``below_minimum``."""
     finite = np.isfinite(smoothed)
     n_valid = int(np.argmin(finite)) if not finite.all() else len(smoothed)
     start = min(int(_WARMUP_FRACTION * len(lrs)), max(n_valid - 1, 0))
     if n_valid == 0:
         return float(lrs[0])
     i_min = start + int(np.argmin(smoothed[start:n_valid]))
-    return float(max(lrs[i_min] / _BELOW_TURNING_POINT, lrs[0]))
+    return float(max(lrs[i_min] / below_minimum, lrs[0]))
 
 
 def lr_find(
@@ -119,16 +144,20 @@ def lr_find(
     *,
     smoothing=0.9,
     divergence_threshold=4.0,
+    batches_per_step="auto",
     random_state=None,
 ):
     """Learning-rate range test: train with an exponentially growing rate.
 
-    A clone of ``estimator`` takes ``n_steps`` mini-batch steps (its solver,
-    batch size and loss), the learning rate growing geometrically from
-    ``min_lr`` to ``max_lr``; the loss of every mini-batch is recorded. The
-    test stops early once the smoothed loss exceeds ``divergence_threshold``
-    times its minimum (or becomes non-finite). A good ``learning_rate_init``
-    is where the loss falls fastest, below the rate of the lowest loss.
+    A clone of ``estimator`` takes ``n_steps`` steps (its solver, batch size
+    and loss), the learning rate growing geometrically from ``min_lr`` to
+    ``max_lr``; each step trains ``batches_per_step`` mini-batches at its
+    rate and records their mean loss. The test stops early once the smoothed
+    loss exceeds ``divergence_threshold`` times its minimum (or becomes
+    non-finite). The suggestion lies below the rate of the lowest smoothed
+    loss (ignoring the first 10% of the steps): a tenth of it for Adam, a
+    third for SGD with batches of 200, less for smaller batches (the
+    result's ``suggestion`` says how much).
 
     Parameters
     ----------
@@ -144,12 +173,16 @@ def lr_find(
     max_lr : float, default=10.0
         Last learning rate (> min_lr).
     n_steps : int, default=200
-        Number of mini-batch steps (>= 2); the data is reshuffled and reused
-        when it has fewer batches.
+        Number of learning rates tried (>= 2); the data is reshuffled and
+        reused when it has fewer batches.
     smoothing : float, default=0.9
         Factor of the exponential moving average of the loss, in [0, 1).
     divergence_threshold : float, default=4.0
         Stop once the smoothed loss exceeds this multiple of the best one.
+    batches_per_step : int or "auto", default="auto"
+        Mini-batches trained at each rate. "auto": as many as make 200
+        samples (one batch for batches of 200 or more, 7 for 32), so that a
+        step's loss is about as noisy whatever the batch size.
     random_state : int, RandomState instance or None, default=None
         Seeds the mini-batch order; None uses the estimator's random_state.
 
@@ -179,6 +212,11 @@ def lr_find(
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}.")
     if not (isinstance(divergence_threshold, Real) and divergence_threshold > 1):
         raise ValueError(f"divergence_threshold must be > 1, got {divergence_threshold!r}.")
+    if batches_per_step != "auto" and (not isinstance(batches_per_step, Integral)
+                                       or isinstance(batches_per_step, bool)
+                                       or batches_per_step < 1):
+        raise ValueError(f"batches_per_step must be 'auto' or an int >= 1, "
+                         f"got {batches_per_step!r}.")
     if getattr(estimator, "solver", None) not in ("sgd", "adam"):
         raise ValueError(
             "lr_find needs an sknn MLP with solver='sgd' or 'adam' (a learning rate to "
@@ -200,6 +238,12 @@ def lr_find(
     )
     n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
     batch_size = min(200, n_samples) if est.batch_size == "auto" else min(est.batch_size, n_samples)
+    per_batch = max(batch_size, 1)  # an empty X reaches partial_fit, which names it
+    if batches_per_step == "auto":
+        batches_per_step = -(-_SAMPLES_PER_STEP // per_batch)  # ceil
+    # each step's rows (a whole number of batches: partial_fit trains them
+    # in order, shuffle=False, one update per batch)
+    step_rows = batch_size * max(1, min(batches_per_step, n_samples // per_batch))
     rng = check_random_state(estimator.random_state if random_state is None else random_state)
     fit_kw = {}
     if is_classifier(est) and not type_of_target(y, input_name="y").startswith("multilabel"):
@@ -209,10 +253,10 @@ def lr_find(
     avg, best, diverged = 0.0, np.inf, False
     order, pos = rng.permutation(n_samples), 0
     for i, lr in enumerate(lrs):
-        if pos + batch_size > n_samples:
+        if pos + step_rows > n_samples:
             order, pos = rng.permutation(n_samples), 0
-        idx = order[pos: pos + batch_size]
-        pos += batch_size
+        idx = order[pos: pos + step_rows]
+        pos += step_rows
         if i > 0:
             est._optimizer.set_learning_rate(float(lr))
         try:
@@ -237,5 +281,5 @@ def lr_find(
     lrs = lrs[:n]
     losses = np.asarray(losses, dtype=float)
     smoothed = np.asarray(smoothed, dtype=float)
-    suggestion = _suggest(lrs, smoothed)
+    suggestion = _suggest(lrs, smoothed, _below_minimum(est.solver, batch_size))
     return LRFinderResult(lrs, losses, smoothed, suggestion, diverged)

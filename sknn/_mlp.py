@@ -177,6 +177,16 @@ _EXTRA_PARAMS = """
         shown by ``verbose=2`` and :class:`~sknn.HistoryDisplay`, and usable as
         a callback monitor (greater is better, scikit-learn's convention).
         Costs one prediction pass over each set per epoch.
+
+    n_jobs : int, default=None
+        Threads for training and prediction. Each large batch (and each
+        prediction) is split by rows into chunks that idle threads take one at
+        a time; the chunks depend on the batch size and the network only, so
+        the weights are bitwise the same on any number of threads. ``None``:
+        as many threads as a batch has chunks (one for small networks and
+        batches), at most the cores this process may use and the BLAS thread
+        limit set by threadpoolctl or by joblib inside a search's workers. An
+        int sets the count; -1 means all cores. See :ref:`performance`.
 """
 
 # fit's validation-set parameters, shared by both estimators' fit docstrings.
@@ -378,6 +388,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         auxiliary_loss_weight=0.0,
         callbacks=None,
         scoring=None,
+        n_jobs=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -413,6 +424,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
         self.scoring = scoring
+        self.n_jobs = n_jobs
 
     @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)
@@ -698,6 +710,7 @@ default='identity'
         auxiliary_loss_weight=0.0,
         callbacks=None,
         scoring=None,
+        n_jobs=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -735,6 +748,7 @@ default='identity'
         self.auxiliary_loss_weight = auxiliary_loss_weight
         self.callbacks = callbacks
         self.scoring = scoring
+        self.n_jobs = n_jobs
 
     @fit_transaction
     @fit_context(prefer_skip_nested_validation=True)

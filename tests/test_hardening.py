@@ -189,6 +189,7 @@ def test_valid_sparse_matrices_pass_the_structure_check(dense, fmt, index_dtype,
     check_sparse_structure(A.asformat(fmt), "X")
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 def test_int64_index_csr_trains_the_perceptron_like_int32():
     # Found a bug: int64-index CSR was refused with "y must be ...".
     A = sp.csr_matrix(np.where(np.abs(X) > 0.3, X, 0.0))
@@ -268,6 +269,7 @@ def test_predict_never_runs_on_a_buffer_the_layout_does_not_describe(how):
             call()
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 @pytest.mark.parametrize("attr, shape", [("coef_", (3, 4)), ("coef_", (5, 3)),
                                          ("intercept_", (4,))])
 def test_perceptron_partial_fit_refuses_reassigned_coef_of_another_shape(attr, shape):
@@ -541,6 +543,7 @@ def test_validation_X_errors_name_X_val(name, make_X_val, what):
     assert "y_val must" not in str(info.value)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
 @pytest.mark.parametrize("y_val, match", [
     (np.c_[Y_REG, Y_REG], "y_val has 2 output"), (Y_REG.astype(str).astype(object), None),
     (np.array(["a"] * len(Y_REG)), "y_val must hold numbers"),
@@ -585,6 +588,7 @@ def test_weights_the_loss_cannot_sum_are_named_not_blamed_on_the_learning_rate(d
     assert "learning_rate" not in str(info.value)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # lbfgs aborts
 @pytest.mark.parametrize("big", [1e306, 1e307, 5e307])
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 def test_divergence_from_huge_weight_ratios_names_the_weights(big, solver):

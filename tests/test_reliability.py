@@ -432,21 +432,6 @@ def test_absurd_parameters(name, params, msg):
         _assert_unchanged(est, before)
 
 
-@pytest.mark.parametrize("name", ["clf", "reg"])
-def test_lr_find_bad_arguments(name):
-    est, y = _fitted(name)
-    before = _fingerprint(est)
-    with pytest.raises(ValueError, match=r"min_lr must be a positive float"):
-        lr_find(est, X, y, min_lr=-1)
-    with pytest.raises(ValueError, match=r"max_lr must be greater than min_lr"):
-        lr_find(est, X, y, min_lr=1.0, max_lr=0.5)
-    with pytest.raises(ValueError, match=r"n_steps must be an int >= 2"):
-        lr_find(est, X, y, n_steps=1)
-    with pytest.raises(ValueError, match=r"solver='sgd' or 'adam'.*'lbfgs'"):
-        lr_find(clone_with(est, solver="lbfgs"), X, y)
-    _assert_unchanged(est, before)
-
-
 def clone_with(est, **params):
     from sklearn.base import clone
 
@@ -661,13 +646,6 @@ def test_divergence_keeps_previous_weights(how):
             est.partial_fit(X * 1e150, np.zeros(20))
     assert sorted(est.__dict__) == before[0] and _weights(est) == before[1]
     assert all(np.isfinite(c).all() for c in est.coefs_)
-
-
-def test_lr_find_survives_divergence(strict_numerics):
-    est = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0, random_state=0)
-    res = lr_find(est, X, Y_REG * 100, min_lr=1e-4, max_lr=1e12, n_steps=40)
-    assert res.diverged and np.isfinite(res.suggestion)
-    assert "_theta" not in est.__dict__
 
 
 # ------------------------------------------------------------------- interrupts

@@ -1,4 +1,5 @@
-"""Training workflow: callbacks, sklearn's callback API, history, summary, plots, lr_find."""
+"""Training workflow: callbacks, sklearn's callback API, history, summary, plots
+(lr_find: tests/test_lr_find.py)."""
 
 import csv
 import io
@@ -16,7 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sknn import HistoryDisplay, MLPClassifier, MLPRegressor, lr_find
+from sknn import HistoryDisplay, MLPClassifier, MLPRegressor
 from sknn.callbacks import CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -321,54 +322,6 @@ def test_history_display_without_matplotlib(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install sknn\[plot\]"):
         HistoryDisplay({"loss": [1.0]}).plot()
-
-
-# ------------------------------------------------------------------- lr_find
-def test_lr_find_below_known_divergence_point():
-    # Full-batch gradient descent on least squares (a network with no hidden
-    # layer): it diverges for lr > 2 / lambda_max of the Hessian.
-    rng = np.random.RandomState(0)
-    X = rng.randn(256, 4) * np.array([1.0, 1.0, 1.0, 3.0])
-    y = X @ np.array([1.0, -2.0, 0.5, 1.0]) + 0.1 * rng.randn(256)
-    Xa = np.c_[X, np.ones(len(X))]
-    critical = 2.0 / np.linalg.eigvalsh(Xa.T @ Xa / len(X)).max()
-    est = MLPRegressor(hidden_layer_sizes=(), solver="sgd", momentum=0.0, batch_size=256,
-                       alpha=0.0, random_state=0)
-    res = lr_find(est, X, y, min_lr=1e-4, max_lr=10.0, n_steps=100)
-    assert res.diverged and res.lrs[-1] > critical
-    assert 1e-4 <= res.suggestion < critical
-    assert res.suggestion <= res.lrs[np.argmin(res.smoothed_losses)]
-    assert len(res.lrs) == len(res.losses) == len(res.smoothed_losses) < 100
-    assert not hasattr(est, "coefs_")
-
-
-@pytest.mark.parametrize("make", [_clf, _reg])
-def test_lr_find_classifier_regressor_estimator_untouched(make, reg_data, clf_data):
-    X, y, _, _ = clf_data if make is _clf else reg_data
-    est = make(max_iter=2).fit(X, y)
-    theta, hist = est._theta.copy(), {k: list(v) for k, v in est.history_.items()}
-    params = est.get_params()
-    res = lr_find(est, X, y, n_steps=40)
-    assert 1e-6 <= res.suggestion <= 10.0
-    assert np.all(np.diff(res.lrs) > 0)
-    np.testing.assert_array_equal(est._theta, theta)
-    assert est.history_ == hist and est.get_params() == params
-
-
-def test_lr_find_plot_and_errors(reg_data):
-    import matplotlib as mpl
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
-    X, y, _, _ = reg_data
-    res = lr_find(_reg(), X, y, n_steps=30)
-    res.plot()
-    assert res.ax_.get_xscale() == "log" and set(res.lines_) >= {"loss", "smoothed_loss"}
-    plt.close("all")
-    with pytest.raises(ValueError, match="solver"):
-        lr_find(_reg(solver="lbfgs"), X, y)
-    with pytest.raises(ValueError, match="max_lr"):
-        lr_find(_reg(), X, y, min_lr=1.0, max_lr=0.1)
 
 
 # ------------------------------------------------- scikit-learn's callback API

@@ -1,0 +1,372 @@
+"""Threads for one fit or predict: row chunks handed out dynamically to a small team.
+
+Design (issue 19).  Training splits each batch into row chunks whose layout
+depends only on the batch size and the network (``chunk_rows``), never on the
+thread count.  A *team* of threads (the caller plus ``n - 1`` workers, started
+per fit or per predict call and joined before it returns) takes chunks one at a
+time from a shared counter, so a thread on a busy core simply takes fewer of
+them: nothing waits for a fixed half.  Each chunk runs a ``nogil`` numba kernel
+(``sknn/_kernels/parallel.py``) with its thread's own workspace and writes its
+raw gradient into its own slot; the caller then adds the slots in chunk order
+and takes the one optimizer step (``reduce_step``).  The model is therefore
+bitwise the same on any number of threads.  BLAS runs on one thread inside each
+of them (``sknn/_threads.py``): OpenBLAS's own threads spin and stall under load.
+
+Python threads rather than numba's ``parallel=True``: prange adds compile time
+and schedules statically (a thread on a busy core holds the whole batch back),
+and its OpenMP/workqueue threads spin against BLAS's.  The price is a Python
+hand-off per batch (a lock per worker each way, plus one jitted call per chunk
+through the compiled entry point, skipping numba's argument typing); measured
+in ``benchmarks/bench_threads.py --dispatch``.
+
+``n_jobs=None`` uses as many threads as there are chunks, up to this process's
+CPU budget (``cpu_budget``): the cores it may run on, and the BLAS thread count
+that threadpoolctl / joblib (``inner_max_num_threads`` in a search's workers)
+set.  Small networks and batches have one chunk, hence one thread.
+"""
+
+import itertools
+import os
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+from numba import config as numba_config
+from numba import typeof
+
+from ._kernels.epoch import PREDICT_ROWS
+from ._kernels.parallel import add_chunks, chunk_gradient, loss_grad_finish, reduce_step
+
+# One chunk's forward and backward flops (3 x forward multiply-adds x 2) below
+# which a batch is not split: the hand-off (two lock wake-ups, ~30-70 us on the
+# shared 2-core machine) and the per-chunk call (~5 us) must stay a few percent
+# of a chunk.
+MIN_CHUNK_FLOPS = 2e7
+# Fewest rows per chunk.  The weight gradient of a chunk (``A.T @ D``, a full
+# fan_in x fan_out output for ``rows`` multiply-adds per element) runs far below
+# BLAS's peak for few rows: batches of 32 split into two chunks of 16 made a
+# one-thread FMNIST-shape epoch 1.8x slower (measured, loaded machine), more than
+# a second thread can win back.
+MIN_CHUNK_ROWS = 32
+# Most chunks per batch (each costs a theta-sized gradient slot).
+MAX_CHUNKS = 64
+# Chunks per thread in a batch: more lets the scheduling follow the load, each
+# costs its gradient slot.
+CHUNKS_PER_THREAD = 2
+# Rows of one predict piece handed to a thread: whole 256-row chunks of
+# ``predict_forward`` (so every row is computed exactly as on one thread), at
+# least this many flops of work each.
+MIN_PIECE_FLOPS = 4e7
+
+
+def forward_flops(layout):
+    """Flops (2 x multiply-adds) of one row's forward GEMMs."""
+    return 2.0 * float((layout[:, 0] * layout[:, 1]).sum())
+
+
+def max_chunks(layout, batch_size, gamma_off):
+    """Most chunks a training batch of ``batch_size`` rows is worth splitting into.
+
+    1 for batch normalization (its statistics are the whole batch's), for small
+    networks and for small batches.
+    """
+    if gamma_off >= 0:
+        return 1
+    work = 3.0 * forward_flops(layout) * batch_size
+    return max(1, int(min(batch_size // MIN_CHUNK_ROWS, work // MIN_CHUNK_FLOPS, MAX_CHUNKS)))
+
+
+def chunk_rows(layout, batch_size, gamma_off, threads):
+    """Rows per chunk of a training batch on ``threads`` threads (``batch_size``: no split).
+
+    One thread never splits (the one-call epoch kernel, bit for bit).  On more,
+    ``CHUNKS_PER_THREAD`` chunks per thread let a thread on a busy core take fewer.
+    Each chunk costs a theta-sized gradient slot written and added once, which is
+    why the layout is not fixed independently of the thread count (see
+    ``benchmarks/README.md``: 12 chunks of 17 rows made a one-thread FMNIST epoch
+    2.6x slower).
+    """
+    if threads <= 1:
+        return batch_size
+    n = min(max_chunks(layout, batch_size, gamma_off), CHUNKS_PER_THREAD * threads)
+    return batch_size if n <= 1 else -(-batch_size // n)
+
+
+def piece_rows(layout):
+    """Rows of one predict piece: whole ``PREDICT_ROWS`` chunks, >= MIN_PIECE_FLOPS."""
+    per_chunk = forward_flops(layout) * PREDICT_ROWS
+    return PREDICT_ROWS * max(1, int(np.ceil(MIN_PIECE_FLOPS / per_chunk)))
+
+
+def cpu_budget():
+    """Threads this process may use: its CPU affinity and the BLAS thread limit.
+
+    threadpoolctl's ``threadpool_limits`` and joblib's workers (which start with
+    ``cpu_count // n_jobs`` BLAS threads) both show up as the BLAS thread count;
+    while another sknn call in this process holds BLAS at one thread
+    (``sknn._threads.one_blas_thread``) it reads 1, so concurrent fits in threads
+    stay on one thread each.
+    """
+    from ._threads import _get_controller
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    blas = [c.num_threads for c in _get_controller().lib_controllers if c.user_api == "blas"]
+    return max(1, min([cores or 1] + blas))
+
+
+def n_threads(n_jobs, n_tasks):
+    """Threads for ``n_tasks`` independent pieces of work under ``n_jobs``.
+
+    ``None``: the CPU budget; a positive int: that many; negative: as
+    scikit-learn (-1 all cores, -2 all but one).  Never more than ``n_tasks``.
+    """
+    if n_tasks <= 1:  # before cpu_budget: small predicts stay fast
+        return 1
+    if n_jobs is None:
+        wanted = cpu_budget()
+    elif n_jobs < 0:
+        wanted = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    else:
+        wanted = n_jobs
+    return max(1, min(int(wanted), int(n_tasks)))
+
+
+def fast(kernel, *args):
+    """``kernel`` called without numba's per-call argument typing (~4 us instead
+    of ~20 us for a call with records): the compiled entry point for the types
+    of ``args``.  The plain function under NUMBA_DISABLE_JIT."""
+    if numba_config.DISABLE_JIT:
+        return kernel
+    sig = tuple(typeof(a) for a in args)
+    if sig not in kernel.overloads:
+        kernel.compile(sig)
+    return kernel.overloads[sig].entry_point
+
+
+class Team:
+    """The caller plus ``n - 1`` worker threads running one function together.
+
+    ``run(fn)`` calls ``fn(i)`` on member ``i`` (0 is the caller) and returns when
+    every member has returned, re-raising the first error.  Workers block on a
+    lock between runs (no spinning); ``close`` (or leaving the ``with`` block)
+    stops and joins them, also after an error or a KeyboardInterrupt.
+    """
+
+    def __init__(self, n):
+        self.n = n
+        self._fn = None
+        self._errors = []
+        self._workers = []
+        try:
+            for i in range(1, n):
+                go, done = threading.Lock(), threading.Lock()
+                go.acquire()
+                done.acquire()
+                thread = threading.Thread(target=self._loop, args=(i, go, done),
+                                          name=f"sknn-worker-{i}", daemon=True)
+                self._workers.append((thread, go, done))
+                thread.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _loop(self, i, go, done):
+        while True:
+            go.acquire()
+            fn = self._fn
+            if fn is None:
+                done.release()
+                return
+            try:
+                fn(i)
+            except BaseException as exc:  # handed to the caller by run()
+                self._errors.append(exc)
+            done.release()
+
+    def run(self, fn):
+        self._fn = fn
+        for _, go, _ in self._workers:
+            go.release()
+        try:
+            fn(0)
+        finally:
+            _wait_all(done for _, _, done in self._workers)
+            self._fn = None
+        if self._errors:
+            error, self._errors = self._errors[0], []
+            raise error
+
+    def close(self):
+        self._fn = None
+        workers, self._workers = self._workers, []
+        for thread, go, _ in workers:
+            if thread.is_alive():
+                go.release()
+        _wait_all(done for thread, _, done in workers if thread.ident is not None)
+        for thread, _, _ in workers:
+            thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _wait_all(locks):
+    """Acquire every lock, finishing even if a KeyboardInterrupt arrives meanwhile
+    (a worker must not outlive its call); the interrupt is raised afterwards."""
+    interrupted = None
+    for lock in list(locks):
+        while True:
+            try:
+                lock.acquire()
+                break
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+
+
+@contextmanager
+def team(n):
+    """A ``Team`` of ``n`` members (no worker thread at all for ``n == 1``)."""
+    with Team(n) as t:
+        yield t
+
+
+class ChunkedEpochs:
+    """Mini-batch epochs with every batch split into ``cap``-row chunks.
+
+    Built once per fit: the per-thread workspaces, the chunk gradient slots and
+    the team; ``epoch`` runs one epoch (``train_epoch``'s contract).
+    """
+
+    def __init__(self, team, records, batch_size, cap, make_workspace):
+        net, _, _, ws = records
+        self.team = team
+        self.cap = cap
+        self.max_chunks = -(-batch_size // cap)
+        self.workspaces = [ws] + [make_workspace() for _ in range(1, team.n)]
+        self.grads = np.empty((self.max_chunks - 1, ws.grad.shape[0]), dtype=ws.grad.dtype)
+        self.losses = np.zeros((self.max_chunks, 2))
+        self.n_coef = int(net.layout[0, 3])
+
+    def epoch(self, theta, records, step, perm, batch_size):
+        net, obj, data, ws = records
+        cap, grads, losses, workspaces = self.cap, self.grads, self.losses, self.workspaces
+        chunk_call = fast(chunk_gradient, theta, net, obj, data, ws, perm[:1], cap, ws.grad,
+                          losses, 0)
+        step_call = fast(reduce_step, theta, self.n_coef, obj, step, ws.grad, grads, losses, 1,
+                         data.sw, perm[:1], ws.aux_loss, step.t)
+        t = step.t
+        total = 0.0
+        n = perm.shape[0]
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            n_chunks = -(-(stop - start) // cap)
+            counter = itertools.count()
+
+            def work(i, start=start, stop=stop, n_chunks=n_chunks, counter=counter):
+                w = workspaces[i]
+                while True:
+                    c = next(counter)
+                    if c >= n_chunks:
+                        return
+                    a = start + c * cap
+                    chunk_call(theta, net, obj, data, w, perm[a: min(a + cap, stop)], cap,
+                               ws.grad if c == 0 else grads[c - 1], losses, c)
+
+            if n_chunks > 1 and self.team.n > 1:
+                self.team.run(work)
+            else:
+                work(0)
+            loss, t = step_call(theta, self.n_coef, obj, step, ws.grad, grads, losses, n_chunks,
+                                data.sw, perm[start:stop], ws.aux_loss, t)
+            total += loss
+        return total, t
+
+
+def loss_grad_threads(team, workspaces, theta, net, obj, data, ws, sw_sum, chunk):
+    """``epoch.loss_grad`` with its row chunks spread over ``team``.
+
+    Chunk gradients are added into ``ws.grad`` in chunk order (a thread that
+    finishes chunk ``c`` waits for chunks ``< c`` to be added), the same sums in
+    the same order as the one-thread kernel: bitwise its result.
+    """
+    n = data.Y.shape[0]
+    n_chunks = -(-n // chunk)
+    losses = np.zeros((n_chunks, 2))
+    rows_all = np.arange(n)
+    counter = itertools.count()
+    cond = threading.Condition()
+    state = {"turn": 0, "failed": False}
+    chunk_call = fast(chunk_gradient, theta, net, obj, data, ws, rows_all[:1], chunk, ws.grad,
+                      losses, 0)
+    add_call = fast(add_chunks, ws.grad, ws.gchunk.reshape(1, -1), 2)
+
+    def work(i):
+        w = workspaces[i]
+        try:
+            while True:
+                c = next(counter)
+                if c >= n_chunks or state["failed"]:
+                    return
+                a = c * chunk
+                target = ws.grad if c == 0 else w.gchunk
+                chunk_call(theta, net, obj, data, w, rows_all[a: min(a + chunk, n)], chunk,
+                           target, losses, c)
+                with cond:
+                    while state["turn"] != c and not state["failed"]:
+                        cond.wait()
+                if state["failed"]:
+                    return
+                if c > 0:  # only this thread holds the turn
+                    add_call(ws.grad, w.gchunk.reshape(1, -1), 2)
+                with cond:
+                    state["turn"] = c + 1
+                    cond.notify_all()
+        except BaseException:
+            with cond:
+                state["failed"] = True
+                cond.notify_all()
+            raise
+
+    team.run(work)
+    return loss_grad_finish(theta, ws.grad, losses, n_chunks, int(net.layout[0, 3]), obj.alpha,
+                            sw_sum, ws.aux_loss)
+
+
+def predict_threads(threads, kernel, head, deep, wide, out, chunk):
+    """``kernel(*head, deep, wide, out, chunk)`` (``predict_forward``) over row pieces
+    of ``piece_rows(layout)`` rows on a team of ``threads``; ``head[1]`` is the layout.
+
+    Pieces are whole ``PREDICT_ROWS``-row chunks from row 0, so every row goes
+    through the same chunk as on one thread: the same output, bitwise.
+    """
+    n = out.shape[0]
+    rows = piece_rows(head[1])
+    n_pieces = -(-n // rows)
+    counter = itertools.count()
+
+    def work(i):
+        while True:
+            c = next(counter)
+            if c >= n_pieces:
+                return
+            a, b = c * rows, min((c + 1) * rows, n)
+            kernel(*head, slice_block(deep, a, b), slice_block(wide, a, b), out[a:b], chunk)
+
+    with team(threads) as t:
+        t.run(work)
+
+
+def slice_block(block, a, b):
+    """Rows ``a:b`` of an input block (dense rows, or CSR ``indptr[a:b + 1]``)."""
+    dense, data, indices, indptr = block
+    if indptr.shape[0] > 0:
+        return (dense, data, indices, indptr[a: b + 1])
+    if dense.shape[0] > 0:
+        return (dense[a:b], data, indices, indptr)
+    return block

@@ -1,0 +1,168 @@
+"""Threads inside one fit or predict (issue 19, sknn/_parallel.py): n_jobs, row
+chunks, the same model on any thread count, no thread left behind."""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+from threadpoolctl import ThreadpoolController, threadpool_limits
+
+import sknn._parallel as par
+from sknn import MLPClassifier, MLPRegressor
+from sknn.callbacks import Callback
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# A network whose batches of 200 are worth splitting (par.max_chunks > 1) and
+# whose predict pieces are 512 rows, small enough to compile and run quickly.
+HIDDEN = (200, 100)
+
+
+def _data(n=1200, p=100, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, p))
+    y = (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
+    return X, y
+
+
+def _clf(**kw):
+    params = dict(hidden_layer_sizes=HIDDEN, batch_size=200, max_iter=3, random_state=0)
+    params.update(kw)
+    return MLPClassifier(**params)
+
+
+def _threads_alive():
+    return {t for t in threading.enumerate() if t.name.startswith("sknn-worker")}
+
+
+def test_layout_rules():
+    from sknn._layout import make_layout
+
+    big = make_layout([100, *HIDDEN, 3], 0)
+    assert par.max_chunks(big, 200, -1) > 1
+    assert par.chunk_rows(big, 200, -1, 1) == 200  # one thread: never split
+    assert 200 > par.chunk_rows(big, 200, -1, 2) >= par.MIN_CHUNK_ROWS
+    assert par.chunk_rows(big, 200, 5, 2) == 200  # batch normalization: whole batches
+    cal = make_layout([8, 50, 50, 50, 1], 0)  # California shape: threads do not pay
+    assert par.max_chunks(cal, 200, -1) == 1 and par.max_chunks(cal, 32, -1) == 1
+    assert par.piece_rows(big) % 256 == 0
+
+
+def test_n_threads_rule():
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        assert par.n_threads(None, 1) == 1  # nothing to split
+        assert par.n_threads(1, 8) == 1
+        assert par.n_threads(3, 8) == 3 and par.n_threads(3, 2) == 2
+        assert par.n_threads(None, 8) == min(2, par.cpu_budget())
+    with threadpool_limits(limits=1, user_api="blas"):  # a caller's limit is respected
+        assert par.n_threads(None, 8) == 1
+
+
+def test_two_threads_train_the_one_thread_model():
+    """Batches split over 2 threads: the one-thread model to float rounding; the
+    same bits on every run whatever order the threads took the chunks in."""
+    X, y = _data()
+    before = _threads_alive()
+    one = _clf(n_jobs=1).fit(X, y)
+    two = _clf(n_jobs=2).fit(X, y)
+    again = _clf(n_jobs=2).fit(X, y)
+    assert one._n_threads == 1 and two._n_threads == 2
+    np.testing.assert_array_equal(two._theta, again._theta)
+    np.testing.assert_allclose(two._theta, one._theta, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(two.loss_curve_, one.loss_curve_, rtol=1e-10)
+    assert _threads_alive() == before
+
+
+def test_two_threads_float32_and_dropout_sgd():
+    X, y = _data()
+    X = X.astype(np.float32)
+    kw = dict(dropout=0.2, solver="sgd", momentum=0.9)
+    one = _clf(n_jobs=1, **kw).fit(X, y)
+    two = _clf(n_jobs=2, **kw).fit(X, y)
+    np.testing.assert_allclose(two._theta, one._theta, rtol=2e-4, atol=1e-5)
+
+
+def test_predict_and_lbfgs_bitwise_on_threads():
+    X, y = _data(n=9000)
+    Xf = X
+    yr = X[:, 0] - X[:, 1] ** 2
+    kw = dict(hidden_layer_sizes=HIDDEN, solver="lbfgs", max_iter=3, random_state=0)
+    one = MLPRegressor(n_jobs=1, **kw).fit(Xf, yr)
+    two = MLPRegressor(n_jobs=2, **kw).fit(Xf, yr)
+    assert two._n_threads == 2  # 9000 rows: 3 chunks of 4096
+    np.testing.assert_array_equal(two._theta, one._theta)
+    p1 = one.predict(Xf)
+    one.set_params(n_jobs=2)
+    np.testing.assert_array_equal(one.predict(Xf), p1)
+
+
+class _Raise(Callback):
+    def __init__(self, exc):
+        self.exc = exc
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        raise self.exc
+
+
+def test_no_thread_left_after_error_or_interrupt():
+    X, y = _data()
+    before = _threads_alive()
+    with pytest.raises(ZeroDivisionError):
+        _clf(n_jobs=2, callbacks=[_Raise(ZeroDivisionError())]).fit(X, y)
+    assert _threads_alive() == before
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        clf = _clf(n_jobs=2, callbacks=[_Raise(KeyboardInterrupt())]).fit(X, y)
+    assert any("interrupted" in str(m.message) for m in w)
+    assert clf.n_iter_ == 1 and _threads_alive() == before
+
+
+@pytest.mark.nojit
+def test_team_runs_every_member_and_reraises():
+    seen = []
+    with par.team(3) as t:
+        t.run(seen.append)
+        assert sorted(seen) == [0, 1, 2]
+
+        def fail(i):
+            if i == 2:
+                raise ValueError("boom")
+
+        with pytest.raises(ValueError, match="boom"):
+            t.run(fail)
+        t.run(seen.append)  # still usable after an error
+    assert len(seen) == 6 and not _threads_alive()
+
+
+def _threads_used(est, X, y):
+    return est._n_threads
+
+
+def test_grid_search_workers_use_one_thread_each():
+    """Inside GridSearchCV(n_jobs=2) joblib gives each worker cpu_count // 2 BLAS
+    threads; n_jobs=None follows it (one thread per worker on 2 cores)."""
+    X, y = _data()
+    search = GridSearchCV(_clf(max_iter=1), {"alpha": [1e-4, 1e-3]}, cv=2, n_jobs=2,
+                          scoring=_threads_used, refit=False).fit(X, y)
+    import os
+
+    per_worker = max(1, (os.cpu_count() or 1) // 2)
+    assert set(search.cv_results_["mean_test_score"]) == {min(per_worker, 2)}
+
+
+def test_autoencoder_threads_with_noise():
+    """MLPAutoencoder's denoising epochs (their own data record each epoch) on threads."""
+    from sknn import MLPAutoencoder
+
+    X, _ = _data()
+    kw = dict(n_components=50, hidden_layer_sizes=(200,), noise=0.1, batch_size=200,
+              max_iter=2, random_state=0)
+    one = MLPAutoencoder(n_jobs=1, **kw).fit(X)
+    two = MLPAutoencoder(n_jobs=2, **kw).fit(X)
+    assert two._n_threads == 2
+    np.testing.assert_allclose(two._theta, one._theta, rtol=1e-7, atol=1e-10)
+    codes = two.transform(X)
+    two.set_params(n_jobs=1)
+    np.testing.assert_array_equal(two.transform(X), codes)
