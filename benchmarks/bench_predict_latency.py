@@ -1,10 +1,13 @@
-"""Predict latency: sknn vs scikit-learn on 1 and 10 rows (both MLP estimators, float32/64).
+"""Predict latency: sknn vs scikit-learn on 1 and 10 rows (MLPs and Perceptron, float32/64).
 
 Serving one request at a time is dominated by per-call overhead (input validation,
 the BLAS thread limit, kernel dispatch), not by the GEMMs.  Each timing is one
 block of ``--calls`` consecutive ``predict`` (classifier: ``predict_proba`` too)
 calls; blocks of the contenders alternate (``interleaved``); the table reports
 the median microseconds per call and ``sklearn / sknn`` (> 1: sknn is faster).
+The last rows time ``Perceptron.predict`` on the whole sparse text workload of
+``bench_perceptron.py`` (100000 x 50000, 5M non-zeros), where sknn's extra cost is
+its sparse-structure check.  About two minutes in all:
 
     .venv/bin/python benchmarks/bench_predict_latency.py [--calls 200] [--repeats 15]
 
@@ -24,6 +27,8 @@ sys.path.insert(0, str(REPO))
 import argparse  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bench_perceptron import text_problem  # noqa: E402
+from sklearn import linear_model as sk_linear  # noqa: E402
 from sklearn import neural_network as sk  # noqa: E402
 
 import sknn  # noqa: E402
@@ -42,9 +47,12 @@ def fitted_pair(kind, dtype):
         y = X[:, 0] + np.sin(X[:, 1])
     else:
         y = np.digitize(X[:, 0] + X[:, 1], np.linspace(-2, 2, 9))
-    kw = dict(hidden_layer_sizes=HIDDEN, max_iter=5, random_state=0)
+    if kind == "Perceptron":
+        kw, sk_module = dict(max_iter=5, random_state=0), sk_linear
+    else:
+        kw, sk_module = dict(hidden_layer_sizes=HIDDEN, max_iter=5, random_state=0), sk
     with quiet():
-        return X, getattr(sk, kind)(**kw).fit(X, y), getattr(sknn, kind)(**kw).fit(X, y)
+        return X, getattr(sk_module, kind)(**kw).fit(X, y), getattr(sknn, kind)(**kw).fit(X, y)
 
 
 def block(method, X, calls):
@@ -58,10 +66,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--calls", type=int, default=200, help="predict calls per timed block")
     ap.add_argument("--repeats", type=int, default=15, help="timed blocks per contender")
+    ap.add_argument("--sparse-repeats", type=int, default=7,
+                    help="timed full-matrix predicts per contender on the sparse text workload")
     args = ap.parse_args(argv)
     print(machine_info())
+    headers = ["estimator", "method", "dtype", "rows", "sklearn us", "sknn us", "sklearn/sknn"]
     rows = []
-    for kind in ("MLPRegressor", "MLPClassifier"):
+
+    def report(row):
+        rows.append(row)
+        print(format_table(headers, [row]).splitlines()[-1], flush=True)
+
+    for kind in ("MLPRegressor", "MLPClassifier", "Perceptron"):
         methods = ["predict"] + (["predict_proba"] if kind == "MLPClassifier" else [])
         for dtype in (np.float64, np.float32):
             X, sk_est, sknn_est = fitted_pair(kind, dtype)
@@ -74,14 +90,20 @@ def main(argv=None):
                         args.repeats, warmup=("sklearn", "sknn"))
                     t_sk = median(times["sklearn"]) / args.calls * 1e6
                     t_nn = median(times["sknn"]) / args.calls * 1e6
-                    rows.append([kind, method, np.dtype(dtype).name, n, f"{t_sk:.0f}",
-                                 f"{t_nn:.0f}", f"{t_sk / t_nn:.2f}x"])
-                    print(format_table(["estimator", "method", "dtype", "rows", "sklearn us",
-                                        "sknn us", "sklearn/sknn"], rows[-1:]).splitlines()[-1],
-                          flush=True)
+                    report([kind, method, np.dtype(dtype).name, n, f"{t_sk:.0f}",
+                            f"{t_nn:.0f}", f"{t_sk / t_nn:.2f}x"])
+    X, y = text_problem()
+    with quiet():
+        sk_est = sk_linear.Perceptron(max_iter=5, tol=None, random_state=0).fit(X, y)
+        sknn_est = sknn.Perceptron(max_iter=5, tol=None, random_state=0).fit(X, y)
+    times = interleaved({"sklearn": block(sk_est.predict, X, 1),
+                         "sknn": block(sknn_est.predict, X, 1)},
+                        args.sparse_repeats, warmup=("sklearn", "sknn"))
+    t_sk, t_nn = median(times["sklearn"]) * 1e6, median(times["sknn"]) * 1e6
+    report(["Perceptron", "predict", f"CSR, {X.nnz / 1e6:.1f}M nnz", X.shape[0], f"{t_sk:.0f}",
+            f"{t_nn:.0f}", f"{t_sk / t_nn:.2f}x"])
     print()
-    print(format_table(["estimator", "method", "dtype", "rows", "sklearn us", "sknn us",
-                        "sklearn/sknn"], rows))
+    print(format_table(headers, rows))
 
 
 if __name__ == "__main__":

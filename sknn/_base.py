@@ -68,7 +68,12 @@ from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
 from ._threads import blas_threads_for, one_blas_thread, predict_blas_threads_for
 from ._transaction import raise_pending_interrupt, training_interrupts
-from ._validation import check_finite_output, check_loss_weights, validate_data
+from ._validation import (
+    check_finite_output,
+    check_loss_weights,
+    validate_data,
+    validate_prediction_input,
+)
 from ._warnings import user_stacklevel
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -226,10 +231,12 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             )
         return self._theta
 
-    def _check_layout(self):
-        """The kernels' precondition: theta, layout and inputs describe one network."""
+    def _check_layout(self, net=None):
+        """The kernels' precondition: theta, layout and inputs describe one network
+        (``net``: this model's ``contract.network`` record, if the caller has it)."""
         n_deep = self.n_features_in_ if self._deep_idx is None else self._deep_idx.size
-        check_layout(self._theta, self._layout, int(n_deep), contract.network(self).n_wide,
+        net = contract.network(self) if net is None else net
+        check_layout(self._theta, self._layout, int(n_deep), net.n_wide,
                      self.n_outputs_, self._aux_layout, self._gamma_off)
 
     @property
@@ -549,17 +556,19 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     def _raw_output(self, X, name="X"):
         """Network output for validated X (model dtype), as an (n, n_outputs) array;
         ValueError naming ``name`` where it is not finite (never a NaN answer)."""
-        self._check_layout()
+        net = contract.network(self)
+        self._check_layout(net)
         deep, wide = self._input_blocks(X)
-        theta, net = self._plain_network()
+        theta, net = self._plain_network(net)
         return self._run_network(theta, net, deep, wide, X.shape[0], name)
 
-    def _plain_network(self):
+    def _plain_network(self, net=None):
         """``(theta, net)`` of the plain network predict evaluates: batch
         normalization folded in, the auxiliary output left out (a new buffer then;
         else a writable ``theta``: a read-only, memory-mapped one would compile its
-        own kernel specialization)."""
-        net = contract.network(self)
+        own kernel specialization).  ``net``: this model's ``contract.network``
+        record, if the caller has it."""
+        net = contract.network(self) if net is None else net
         if not self._has_extras():
             return _writable(self._theta), net
         coefs, intercepts = self._prediction_params()
@@ -594,9 +603,8 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
     def _prediction_input(self, X):
         """X validated for prediction (or transform), in the kernels' form."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
-        )
+        X = validate_prediction_input(self, X, accept_sparse=["csr", "csc"],
+                                      dtype=(np.float64, np.float32))
         return _as_model_input(X, self._theta.dtype, "X")
 
     def _layer_units(self):
@@ -1223,19 +1231,30 @@ def _block(X, dtype):
     writable/read-only combination (about 6 s each, cold), and memory-mapped
     inputs on joblib workers are read-only.  One type per dtype instead.
     """
+    dense, data, indices, indptr = _empty_block(dtype)
     if X is None:
-        block = (np.empty((0, 0), dtype=dtype), np.empty(0, dtype=dtype),
-                 np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
-    elif sp.issparse(X):
+        return dense, data, indices, indptr
+    if sp.issparse(X):
         X = sp.csr_matrix(X)
         index_dtype = np.int32 if X.nnz < np.iinfo(np.int32).max else np.int64
-        block = (np.empty((0, 0), dtype=dtype), np.ascontiguousarray(X.data, dtype=dtype),
-                 np.ascontiguousarray(X.indices, dtype=index_dtype),
-                 np.ascontiguousarray(X.indptr, dtype=index_dtype))
-    else:
-        block = (np.ascontiguousarray(X, dtype=dtype), np.empty(0, dtype=dtype),
-                 np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
-    return tuple(_readonly(a) for a in block)
+        return (dense, _readonly(np.ascontiguousarray(X.data, dtype=dtype)),
+                _readonly(np.ascontiguousarray(X.indices, dtype=index_dtype)),
+                _readonly(np.ascontiguousarray(X.indptr, dtype=index_dtype)))
+    return _readonly(np.ascontiguousarray(X, dtype=dtype)), data, indices, indptr
+
+
+_EMPTY_BLOCKS = {}
+
+
+def _empty_block(dtype):
+    """The block of absent input (read-only, size 0: shared by every call, which
+    saves a small predict most of ``_block``'s cost)."""
+    dtype = np.dtype(dtype)
+    if dtype not in _EMPTY_BLOCKS:
+        _EMPTY_BLOCKS[dtype] = tuple(_readonly(a) for a in (
+            np.empty((0, 0), dtype=dtype), np.empty(0, dtype=dtype),
+            np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)))
+    return _EMPTY_BLOCKS[dtype]
 
 
 def _writable(a):

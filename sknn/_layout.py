@@ -44,22 +44,29 @@ def make_layouts(layer_units, n_wide=0, aux_outputs=0, batch_norm=False):
     ``gamma_off`` is where the hidden layers' ``gamma`` vectors start in
     ``theta``, or -1 without batch normalization.
     """
+    rows, end = _layout_rows(layer_units, n_wide, aux_outputs)
+    n_layers = len(layer_units) - 1
+    layout, aux = (np.array(part, dtype=np.int64).reshape(-1, 4)
+                   for part in (rows[:n_layers], rows[n_layers:]))
+    return layout, aux, end if batch_norm else -1
+
+
+def _layout_rows(layer_units, n_wide=0, aux_outputs=0):
+    """``make_layouts``' rows as lists of ints (the network's, then the auxiliary
+    layer's), and the offset where the biases end; plain Python, so that
+    ``check_layout`` on every predict costs microseconds."""
     fan_in = list(layer_units[:-1])
     fan_in[-1] += n_wide
-    fan_out = list(layer_units[1:])
-    shapes = list(zip(fan_in, fan_out))
+    shapes = list(zip(fan_in, layer_units[1:]))
     if aux_outputs:
         shapes.append((layer_units[-2], aux_outputs))
-    n_coef = sum(fi * fo for fi, fo in shapes)
-    rows = np.empty((len(shapes), 4), dtype=np.int64)
-    w_off, b_off = 0, n_coef
-    for l, (fi, fo) in enumerate(shapes):
-        rows[l] = fi, fo, w_off, b_off
+    w_off, b_off = 0, sum(fi * fo for fi, fo in shapes)
+    rows = []
+    for fi, fo in shapes:
+        rows.append([fi, fo, w_off, b_off])
         w_off += fi * fo
         b_off += fo
-    n_layers = len(fan_out)
-    gamma_off = b_off if batch_norm else -1
-    return rows[:n_layers].copy(), rows[n_layers:].copy(), gamma_off
+    return rows, b_off
 
 
 def n_params(layout, aux=None, gamma_off=-1):
@@ -171,11 +178,13 @@ def check_layout(theta, layout, n_deep, n_wide, n_outputs, aux=None, gamma_off=-
     layout = np.asarray(layout)
     ok = layout.ndim == 2 and layout.shape[1] == 4 and layout.shape[0] >= 1
     if ok:
-        units = [n_deep] + [int(u) for u in layout[:-1, 1]] + [n_outputs]
+        units = [n_deep] + [int(u) for u in layout[:-1, 1].tolist()] + [n_outputs]
         n_aux = 0 if aux is None or not len(aux) else n_outputs
-        expected, exp_aux, exp_gamma = make_layouts(units, n_wide, n_aux, gamma_off >= 0)
-        ok = (min(units) > 0 and np.array_equal(expected, layout)
-              and (aux is None or np.array_equal(exp_aux, aux)) and exp_gamma == gamma_off
+        rows, end = _layout_rows(units, n_wide, n_aux)
+        n_layers = len(units) - 1
+        ok = (min(units) > 0 and layout.tolist() == rows[:n_layers]
+              and (aux is None or np.asarray(aux).tolist() == rows[n_layers:])
+              and (end if gamma_off >= 0 else -1) == gamma_off
               and theta.ndim == 1 and theta.size == n_params(layout, aux, gamma_off))
     if not ok:
         raise ValueError(

@@ -479,16 +479,16 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if classes is not None:
             classes = check_classes(classes)
         if incremental and check_partial_fit_first_call(self, classes):
+            # Fitted in _validate_targets: y is looked at only once validated.
             self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
 
     def _validate_targets(self, y, incremental):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        if incremental and not hasattr(self._label_binarizer, "classes_"):
+            multilabel = type_of_target(y).startswith("multilabel")
+            self._label_binarizer.fit(y if multilabel else self.classes_)
         if "classes_" not in self.__dict__ or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)

@@ -19,7 +19,13 @@ from ._doc_link import DocLinkMixin
 from ._kernels import perceptron as _k
 from ._persistence import VersionedStateMixin
 from ._transaction import fit_transaction
-from ._validation import check_class_weight, check_classes, check_finite_output, validate_data
+from ._validation import (
+    check_class_weight,
+    check_classes,
+    check_finite_output,
+    validate_data,
+    validate_prediction_input,
+)
 from ._warnings import user_stacklevel
 
 __all__ = ["Perceptron"]
@@ -726,7 +732,7 @@ class Perceptron(DocLinkMixin, VersionedStateMixin, ClassifierMixin, BaseEstimat
             binary targets, the score of ``classes_[1]``: > 0 means it is predicted.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        X = validate_prediction_input(self, X, accept_sparse="csr")
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
         check_finite_output(scores, "X", scores.dtype)
         return scores.ravel() if scores.shape[1] == 1 else scores

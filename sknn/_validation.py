@@ -23,11 +23,14 @@ __all__ = [
     "check_loss_weights",
     "check_sparse_structure",
     "validate_data",
+    "validate_prediction_input",
 ]
 
 # Formats whose index arrays scipy's C++ routines (and sknn's kernels) trust
 # blindly; the others are converted by scipy through checked Python code.
 _INDEXED_FORMATS = ("csr", "csc", "bsr", "coo")
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 _EXPECTED_X = "a numeric array-like or sparse matrix of shape (n_samples, n_features)"
 _EXPECTED_Y = "an array-like of shape (n_samples,) or (n_samples, n_outputs)"
@@ -64,6 +67,27 @@ def validate_data(estimator, X="no_validation", y="no_validation", *, names=("X"
         if sp.issparse(value) and value.format not in _INDEXED_FORMATS:
             check_sparse_structure(converted, name)
     return out
+
+
+def validate_prediction_input(estimator, X, **kwargs):
+    """``validate_data(estimator, X, reset=False, **kwargs)`` for predict, shortcut where
+    the answer is known: a plain float32/float64 NumPy matrix with the fitted
+    feature count, finite, for a model fitted without feature names.
+
+    That X is returned unchanged by scikit-learn's validation too, whose general
+    machinery (dataframe detection, array-API namespace, tags) costs more than a
+    whole single-row prediction.  Anything else, and any X the shortcut cannot
+    clear in one cheap pass, takes the full path, which also words every error.
+    ``kwargs`` (``accept_sparse``, ``dtype``) are the full path's; the ones sknn
+    passes all keep a float32/float64 matrix as it is.
+    """
+    if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _FLOAT_DTYPES
+            and X.shape[0] > 0 and X.shape[1] == getattr(estimator, "n_features_in_", None)
+            and "feature_names_in_" not in estimator.__dict__
+            # one pass: a sum is finite only if every term is (overflow goes the long way)
+            and np.isfinite(np.add.reduce(X, axis=None))):
+        return X
+    return validate_data(estimator, X, reset=False, **kwargs)
 
 
 def _names_input(message, names):
@@ -148,10 +172,11 @@ def _sparse_structure_problem(A):
     nnz = int(indptr[-1])
     if nnz > indices.shape[0]:
         return f"indptr ends at {nnz} but indices has only {indices.shape[0]} entries"
-    if nnz:
+    # One pass over the (largest) index array: viewed as unsigned, a negative
+    # index is above every valid one, so the maximum alone bounds both ends.
+    if nnz and indices[:nnz].view(indices.dtype.str.replace("i", "u")).max() >= n_minor:
         lo, hi = indices[:nnz].min(), indices[:nnz].max()
-        if lo < 0 or hi >= n_minor:
-            return f"indices has values in [{lo}, {hi}], outside [0, {n_minor})"
+        return f"indices has values in [{lo}, {hi}], outside [0, {n_minor})"
     return None
 
 
@@ -161,8 +186,10 @@ def check_finite_output(out, name, dtype):
     Finite inputs can still overflow through the weights (float32 overflows
     above 3.4e38); a NaN or inf is never returned as a prediction.
     """
+    if np.isfinite(np.add.reduce(out, axis=None)):  # one pass: every term is finite
+        return
     finite = np.isfinite(out)
-    if finite.all():
+    if finite.all():  # the sum overflowed
         return
     bad = np.flatnonzero(~finite.reshape(finite.shape[0], -1).all(axis=1))
     raise ValueError(

@@ -1,9 +1,9 @@
 """Hardening: memory safety of the kernels' inputs, one fit per estimator at a
-time, state consistent with its bookkeeping after a real SIGINT, and no NaN
-returned as an answer.
+time, and no NaN returned as an answer (interrupts, a real SIGINT included:
+tests/test_reliability.py).
 
-Cases that crashed the interpreter before the fix (corrupted sparse matrices, a
-real signal) run in a subprocess, so a regression fails the test instead of
+Cases that crashed the interpreter before the fix (corrupted sparse matrices)
+run in a subprocess, so a regression fails the test instead of
 killing the run. Each class of input is generated (a parametrized grid or
 hypothesis), not only the example that found it.
 """
@@ -12,15 +12,13 @@ import functools
 import json
 import os
 import pickle
-import subprocess
-import sys
-import textwrap
 import threading
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import run_script
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
@@ -35,19 +33,6 @@ _rng = np.random.RandomState(0)
 X = _rng.randn(30, 5)
 Y_CLF = np.arange(30) % 3
 Y_REG = X @ _rng.randn(5)
-
-
-def _run(script, *args, timeout=600):
-    """Run ``script`` in a fresh interpreter; a crash (signal, abort) fails the test."""
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), *args],
-        capture_output=True, text=True, timeout=timeout, env=dict(os.environ),
-    )
-    assert proc.returncode == 0, (
-        f"subprocess died with return code {proc.returncode} (negative: killed by that "
-        f"signal)\nlast output:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-3000:]}"
-    )
-    return proc.stdout
 
 
 # ---------------------------------------------------- 1. corrupted sparse input
@@ -146,7 +131,7 @@ _CORRUPTED_SCRIPT = """
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 def test_corrupted_sparse_input_is_refused_everywhere(fmt):
     kinds = [k for k in CORRUPTIONS if fmt == "csr" or not k.startswith("coo")]
-    out = _run(_CORRUPTED_SCRIPT, fmt, os.path.dirname(__file__), json.dumps(kinds))
+    out = run_script(_CORRUPTED_SCRIPT, fmt, os.path.dirname(__file__), json.dumps(kinds))
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("[")]
     assert len(rows) == len(kinds) * 3 * 12
     for kind, seed, entry, outcome in rows:
@@ -426,117 +411,6 @@ def test_concurrent_fits_of_one_estimator_first_completes_second_raises(name):
         np.testing.assert_array_equal(est.coef_, reference.coef_)
     else:
         np.testing.assert_array_equal(est._get_weights(), reference._get_weights())
-
-
-# ------------------------------------------------------------- 4. a real SIGINT
-_SIGINT_SCRIPT = """
-    import json, os, signal, sys, threading, time, warnings
-    import numpy as np
-    from sknn import MLPClassifier, MLPRegressor
-    warnings.simplefilter("ignore")
-    name, solver = sys.argv[1], sys.argv[2]
-    rng = np.random.RandomState(0)
-    X = rng.randn(6000, 20)
-    y = X @ rng.randn(20) if name == "reg" else (X[:, 0] + X[:, 1] > 0).astype(int)
-    Est = MLPRegressor if name == "reg" else MLPClassifier
-
-    def make(**kw):
-        return Est(hidden_layer_sizes=(64,), solver=solver, random_state=0, tol=0.0,
-                   n_iter_no_change=np.inf, **kw)
-
-    def state(est):
-        arrays = [est._theta]
-        if solver != "lbfgs":
-            arrays += [est._optimizer.m, est._optimizer.v]
-        return [a.tobytes().hex() for a in arrays]
-
-    def consistent(est, replay, n):
-        ok = state(est) == state(replay)
-        ok &= all(len(v) == n for v in est.history_.values())
-        if solver != "lbfgs":
-            ok &= len(est.loss_curve_) == n and est.t_ == n * len(X)
-            ok &= est._optimizer.t == replay._optimizer.t
-        return bool(ok)
-
-    def sigint_after(delay):
-        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
-        timer.start()
-        return timer
-
-    make(max_iter=2).fit(X, y)  # compile outside the timed runs
-    start = time.perf_counter()
-    make(max_iter=3).fit(X, y)
-    epoch = (time.perf_counter() - start) / 3
-    results = []
-    # Delays put the signal at several points inside an epoch's kernel.
-    for k, frac in [(1, 0.5), (2, 0.3), (3, 0.8), (4, 0.1)]:
-        est = make(max_iter=100000)
-        timer = sigint_after(epoch * (k + frac))
-        try:
-            est.fit(X, y)
-        except KeyboardInterrupt:  # landed before the loop: the fit is undone
-            pass
-        timer.join()
-        if not hasattr(est, "n_iter_"):
-            results.append(["fit", k, 0, True])
-            continue
-        n = est.n_iter_
-        if n == 0:  # landed before the first L-BFGS iteration: nothing to replay
-            results.append(["fit", k, 0, all(len(v) == 0 for v in est.history_.values())])
-            continue
-        replay = make(max_iter=n).fit(X, y)
-        results.append(["fit", k, n, consistent(est, replay, n)])
-    if solver != "lbfgs":
-        classes = {"classes": np.unique(y)} if name == "clf" else {}
-        for k, frac in [(1, 0.5), (2, 0.7), (3, 0.2)]:
-            est = make()
-            timer = sigint_after(epoch * (k + frac))
-            try:
-                with warnings.catch_warnings(record=True) as seen:
-                    warnings.simplefilter("always")
-                    for _ in range(k + 50):
-                        est.partial_fit(X, y, **classes)
-                        if any("interrupted" in str(w.message) for w in seen):
-                            break
-            except KeyboardInterrupt:  # between calls or before the loop: nothing half-done
-                pass
-            timer.join()
-            n = len(est.history_["loss"]) if hasattr(est, "history_") else 0
-            replay = make()
-            for _ in range(n):
-                replay.partial_fit(X, y, **classes)
-            results.append(["partial_fit", k, n, n == 0 or consistent(est, replay, n)])
-    print(json.dumps(results))
-"""
-
-
-@pytest.mark.parametrize("name, solver", [("reg", "sgd"), ("reg", "adam"), ("reg", "lbfgs"),
-                                          ("clf", "adam")])
-def test_real_sigint_leaves_the_model_equal_to_a_replay_of_its_epochs(name, solver):
-    # Found a bug: a SIGINT during the jitted epoch left the weights and Adam
-    # moments one epoch ahead of n_iter_, t_, loss_curve_ and history_.
-    results = json.loads(_run(_SIGINT_SCRIPT, name, solver).splitlines()[-1])
-    assert results and all(ok for *_, ok in results), results
-    assert any(n > 0 for _, _, n, _ in results)  # the signal did land inside training
-
-
-def test_interrupt_deferral_restores_the_handler_and_leaves_other_threads_alone():
-    import signal
-
-    before = signal.getsignal(signal.SIGINT)
-    est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
-    seen = {}
-    est.set_params(callbacks=[LambdaCallback(
-        on_epoch_end=lambda e, i, logs: seen.update(h=signal.getsignal(signal.SIGINT)))])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, Y_REG)
-        assert signal.getsignal(signal.SIGINT) is before
-        assert seen["h"] is not before  # held during the loop
-        t = threading.Thread(target=est.fit, args=(X, Y_REG))  # no handler off the main thread
-        t.start()
-        t.join()
-    assert signal.getsignal(signal.SIGINT) is before
 
 
 # --------------------------------------------- 5-6. non-finite outputs and casts

@@ -15,6 +15,8 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import central_differences
+from _helpers import rel_err as _rel_err
 from scipy.special import erf
 
 from sknn._base import _block, _Workspace
@@ -322,12 +324,6 @@ def kernel_train_epoch(theta, opt, units, n_wide, hidden, out, loss, hd, deep, w
     return total
 
 
-def _rel_err(a, b):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)
-
-
 def _sparse_X(rng, n, p, density=0.6):
     X = rng.normal(size=(n, p))
     X[rng.uniform(size=(n, p)) > density] = 0.0
@@ -588,14 +584,8 @@ def test_output_delta_is_derivative_of_loss(loss, out):
     gb = np.empty(Z.shape[1])
     loss_and_output_delta(Y, P, np.empty((0, 0)), sw, LOSS_CODES[loss], ACTIVATION_CODES[out],
                           hd, delta, gb)
-    h = 1e-6
-    fd = np.empty_like(Z)
-    for idx in np.ndindex(*Z.shape):
-        zp, zm = Z.copy(), Z.copy()
-        zp[idx] += h
-        zm[idx] -= h
-        fd[idx] = (loss_value(Y, ref_f(out, zp), sw, LOSS_CODES[loss], hd)
-                   - loss_value(Y, ref_f(out, zm), sw, LOSS_CODES[loss], hd)) / (2 * h)
+    fd = central_differences(lambda z: loss_value(Y, ref_f(out, z), sw, LOSS_CODES[loss], hd),
+                             Z)
     assert _rel_err(delta, fd) < 1e-6
 
 
@@ -711,7 +701,7 @@ def test_per_layer_activations_match_numpy(hidden, dtype, tol):
     # central differences of the whole objective, in the kernel's own dtype (a
     # wider step and tolerance for float32's rounding)
     h, fd_tol = (1e-6, 1e-6) if dtype == np.float64 else (1e-2, 1e-2)
-    fd = _central_differences(lambda t: kernel_loss_grad(
+    fd = central_differences(lambda t: kernel_loss_grad(
         t.astype(dtype), AE_UNITS, 0, hidden, out, loss, 1.0, deep, wide, Xd, swd, 0.1)[0],
         theta, h)
     assert _rel_err(grad, fd) < fd_tol
@@ -882,20 +872,9 @@ def test_loss_grad_finite_differences(loss, out, n_wide, sparse, hidden):
                                              Y, sw, alpha)
     assert value == pytest.approx(ref_value, rel=1e-12)
     assert _rel_err(grad, ref_grad) < 1e-12
-    fd = _central_differences(lambda t: kernel_loss_grad(
+    fd = central_differences(lambda t: kernel_loss_grad(
         t, units, n_wide, hidden, out, loss, hd, deep, wide, Y, sw, alpha)[0], theta)
     assert _rel_err(grad, fd) < 1e-6
-
-
-def _central_differences(f, theta, h=1e-6):
-    """The gradient of the scalar ``f`` at ``theta`` by central differences."""
-    fd = np.empty_like(theta)
-    for i in range(theta.size):
-        tp, tm = theta.copy(), theta.copy()
-        tp[i] += h
-        tm[i] -= h
-        fd[i] = (f(tp) - f(tm)) / (2 * h)
-    return fd
 
 
 # ======================================================== train_epoch

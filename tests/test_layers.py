@@ -8,6 +8,8 @@ float64.  Tests marked ``nojit`` also run with ``NUMBA_DISABLE_JIT=1``.
 
 import numpy as np
 import pytest
+from _helpers import central_differences
+from _helpers import rel_err as _rel_err
 
 from sknn._base import _block, _Workspace
 from sknn._kernels.layers import (
@@ -38,12 +40,6 @@ DTYPES = [np.float64, np.float32]
 
 def _tol(dtype):
     return 1e-12 if dtype == np.float64 else 2e-5
-
-
-def _rel_err(a, b):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300)
 
 
 # ---------------------------------------------------------------- references
@@ -193,19 +189,8 @@ def test_batch_norm_backward_finite_differences():
     Dk = D.copy()
     ggamma = np.empty(3)
     batch_norm_backward(Dk, xhat, w, gamma, rstd, D.sum(axis=0), ggamma)
-    h = 1e-6
-    fd = np.empty_like(Z)
-    for idx in np.ndindex(Z.shape):
-        Zp, Zm = Z.copy(), Z.copy()
-        Zp[idx] += h
-        Zm[idx] -= h
-        fd[idx] = (objective(Zp, gamma) - objective(Zm, gamma)) / (2 * h)
-    fd_g = np.empty(3)
-    for j in range(3):
-        gp, gm = gamma.copy(), gamma.copy()
-        gp[j] += h
-        gm[j] -= h
-        fd_g[j] = (objective(Z, gp) - objective(Z, gm)) / (2 * h)
+    fd = central_differences(lambda z: objective(z, gamma), Z)
+    fd_g = central_differences(lambda g: objective(Z, g), gamma)
     assert _rel_err(Dk, fd) < 1e-6
     assert _rel_err(ggamma, fd_g) < 1e-6
     np.testing.assert_array_equal(fd[2], 0.0)  # the zero-weight row moves nothing
@@ -675,15 +660,7 @@ def test_network_with_stages_finite_differences(case, weights, sparse):
     net = Net([4, 5, 3, 2], **case)
     X, Xw, theta, Y, sw, deep, wide = _net_data(net, n=9, seed=1, sparse=sparse, weights=weights)
     _, grad, _, _ = net.kernel(theta, deep, wide, Y, sw)
-    h = 1e-6
-    fd = np.empty_like(theta)
-    for i in range(theta.size):
-        tp, tm = theta.copy(), theta.copy()
-        tp[i] += h
-        tm[i] -= h
-        fd[i] = (net.kernel(tp, deep, wide, Y, sw)[0] - net.kernel(tm, deep, wide, Y, sw)[0]) / (
-            2 * h
-        )
+    fd = central_differences(lambda t: net.kernel(t, deep, wide, Y, sw)[0], theta)
     assert _rel_err(grad, fd) < 1e-6
 
 

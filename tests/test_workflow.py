@@ -56,17 +56,6 @@ def _val_loss(est, X_val, y_val):
     return est._validation_metrics(val)
 
 
-class InterruptAt:
-    """Raises KeyboardInterrupt at the end of one epoch (module level: picklable)."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, est, epoch, logs):
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 class Recorder:
     def on_train_begin(self, est, logs):
         self.events = getattr(self, "events", []) + ["begin"]
@@ -166,29 +155,6 @@ def test_model_checkpoint_every_epoch_with_formatted_path(reg_data, tmp_path):
     assert [f[:4] for f in files] == ["m-00", "m-01", "m-02"]
     last = joblib.load(est.callbacks_[0].last_saved)
     np.testing.assert_array_equal(last.predict(X), est.predict(X))
-
-
-def test_keyboard_interrupt_from_callback_leaves_usable_model(reg_data):
-    X, y, _, _ = reg_data
-    est = _reg(callbacks=[InterruptAt(2)])
-    with pytest.warns(UserWarning, match="interrupted"):
-        est.fit(X, y)
-    assert est.n_iter_ == 3 and len(est.history_["loss"]) == 3
-    assert np.isfinite(est.predict(X)).all()
-    restored = pickle.loads(pickle.dumps(est))
-    np.testing.assert_array_equal(restored.predict(X), est.predict(X))
-    restored.partial_fit(X, y)
-    assert len(restored.history_["loss"]) == 4
-    assert restored.loss_ == restored.history_["loss"][-1]
-
-
-def test_keyboard_interrupt_lbfgs(reg_data):
-    X, y, _, _ = reg_data
-    est = _reg(solver="lbfgs", callbacks=[InterruptAt(1)])
-    with pytest.warns(UserWarning, match="interrupted"):
-        est.fit(X, y)
-    assert len(est.history_["loss"]) == 2
-    assert np.isfinite(est.predict(X)).all()
 
 
 def test_clone_gives_fresh_state_and_param_never_mutated(reg_data):
