@@ -36,6 +36,7 @@ from numba import typeof
 
 from ._kernels.epoch import PREDICT_ROWS
 from ._kernels.parallel import add_chunks, chunk_gradient, loss_grad_finish, reduce_step
+from ._numba import python_dispatcher
 
 # One chunk's forward and backward flops (3 x forward multiply-adds x 2) below
 # which a batch is not split: the hand-off (two lock wake-ups, ~30-70 us on the
@@ -137,6 +138,9 @@ def fast(kernel, *args):
     of ``args``.  The plain function under NUMBA_DISABLE_JIT."""
     if numba_config.DISABLE_JIT:
         return kernel
+    # The twin compiled with numba's CPython wrapper: the kernel itself is built
+    # without one for its jitted callers, and its entry point is not callable.
+    kernel = python_dispatcher(kernel)
     sig = tuple(typeof(a) for a in args)
     if sig not in kernel.overloads:
         kernel.compile(sig)
