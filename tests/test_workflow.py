@@ -53,7 +53,8 @@ def _clf(**kw):
 
 def _val_loss(est, X_val, y_val):
     val = est._validate_validation_data((X_val, y_val, None), est._theta.dtype, False)
-    return est._validation_metrics(val)
+    logs = est._validation_logs(val)
+    return logs["val_loss"], logs["val_score"]
 
 
 class Recorder:
