@@ -273,6 +273,11 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         """Return ``(y, Y)``: the targets as given (1-D when single-output) and as
         the 2-D float matrix the loss compares with the network output."""
 
+    def _check_targets(self, y):
+        """The targets' own rules, on y as ``_validate_fit_data`` returns it, without
+        state change: y (1-D when single-output) or an error naming y."""
+        return y
+
     @abstractmethod
     def _output_activation(self):
         """Name of the output activation for the targets seen at initialisation."""
@@ -372,16 +377,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             self._check_same_layers(layers)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            y_numeric=not is_classifier(self),
-            reset=first_pass,
-        )
+        X, y = self._validate_fit_data(X, y, reset=first_pass)
         dtype = X.dtype if first_pass else self._theta.dtype
         X = _as_model_input(X, dtype, "X")
         y, Y = self._validate_targets(y, incremental)
@@ -458,6 +454,15 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
                 "learning_rate_init."
             )
         return self
+
+    def _validate_fit_data(self, X, y, reset):
+        """fit's checks of X and y (errors name them): ``validate_data``'s ``(X, y)``;
+        for y None, X alone (an estimator that needs a y refuses it)."""
+        kwargs = dict(accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset)
+        if y is None:
+            return validate_data(self, X, None, **kwargs)
+        return validate_data(self, X, y, multi_output=True, y_numeric=not is_classifier(self),
+                             **kwargs)
 
     def _layer_options(self, n_hidden):
         """The checked layer options (``_layers.layer_options``) of a network with

@@ -6,12 +6,10 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import check_consistent_length
 
 from ._compat import safe_indexing
 from ._display import _require_matplotlib
 from ._exceptions import DivergenceError
-from ._validation import check_sparse_structure
 
 __all__ = ["LRFinderResult", "lr_find"]
 
@@ -223,22 +221,26 @@ def lr_find(
             f"tune); got solver={getattr(estimator, 'solver', None)!r}."
         )
 
-    # Mini-batches are sliced out of X and y here, before any fit validates them.
-    check_sparse_structure(X, "X")
-    check_sparse_structure(y, "y")
-    check_consistent_length(X, y)  # else the batch indexing fails with an IndexError
-
     lrs = np.geomspace(min_lr, max_lr, int(n_steps))
     est = clone(estimator)
+    # fit's own checks of X and y (the clone's: the errors are fit's, naming the
+    # argument) before anything is sliced out of them or decided from y. Batches
+    # come from the caller's X, whose column names deep_features / wide_features
+    # may refer to.
+    if y is None:  # the autoencoder's target is X (the others refuse a None y here)
+        n_samples = est._validate_fit_data(X, None, reset=True).shape[0]
+    else:
+        X_checked, y = est._validate_fit_data(X, y, reset=True)
+        y = est._check_targets(y)
+        n_samples = X_checked.shape[0]
     if hasattr(est, "set_callbacks"):
         est.set_callbacks()  # no progress bars for a probe run
     est.set_params(
         learning_rate="constant", learning_rate_init=float(lrs[0]), max_iter=1,
         warm_start=False, early_stopping=False, callbacks=None, verbose=False, shuffle=False,
     )
-    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
     batch_size = min(200, n_samples) if est.batch_size == "auto" else min(est.batch_size, n_samples)
-    per_batch = max(batch_size, 1)  # an empty X reaches partial_fit, which names it
+    per_batch = max(batch_size, 1)  # a batch_size < 1 reaches partial_fit, which names it
     if batches_per_step == "auto":
         batches_per_step = -(-_SAMPLES_PER_STEP // per_batch)  # ceil
     # each step's rows (a whole number of batches: partial_fit trains them

@@ -482,10 +482,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             # Fitted in _validate_targets: y is looked at only once validated.
             self._label_binarizer = LabelBinarizer()
 
-    def _validate_targets(self, y, incremental):
+    def _check_targets(self, y):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
+        return y
+
+    def _validate_targets(self, y, incremental):
+        y = self._check_targets(y)
         if incremental and not hasattr(self._label_binarizer, "classes_"):
             multilabel = type_of_target(y).startswith("multilabel")
             self._label_binarizer.fit(y if multilabel else self.classes_)
@@ -796,7 +800,7 @@ default='identity'
         """
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _validate_targets(self, y, incremental):
+    def _check_targets(self, y):
         y = _numeric_targets(y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -811,6 +815,10 @@ default='identity'
                 "loss='poisson' needs non-negative targets y; got a minimum of "
                 f"{np.min(y)}."
             )
+        return y
+
+    def _validate_targets(self, y, incremental):
+        y = self._check_targets(y)
         return y, y.reshape(len(y), -1)
 
     def _encode_validation_targets(self, y):

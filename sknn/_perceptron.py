@@ -17,12 +17,15 @@ from sklearn.utils.validation import check_is_fitted
 from ._compat import Interval, StrOptions, check_sample_weight, fit_context
 from ._doc_link import DocLinkMixin
 from ._kernels import perceptron as _k
+from ._kernels.sparse import csr_dot_add
 from ._persistence import VersionedStateMixin
 from ._transaction import fit_transaction
 from ._validation import (
     check_class_weight,
     check_classes,
     check_finite_output,
+    check_finite_prediction,
+    csr_prediction_input,
     validate_data,
     validate_prediction_input,
 )
@@ -39,6 +42,23 @@ _PENALTIES = {
 _MAX_INT = np.iinfo(np.int32).max
 # WeightVector's renormalisation thresholds in scikit-learn (float64, float32).
 _WSCALE_MIN = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-6}
+
+
+def _csr_arrays(X):
+    """CSR ``X``'s (data, indices, indptr) as the kernels take them, or None when its
+    stored values or columns are too many for their 32-bit indices.
+
+    Unsigned indices: numba then skips its negative-index wraparound code. The
+    values were checked to lie in range (``check_sparse_structure``), so the int32
+    cast (from int64 indices) is exact.
+    """
+    if max(X.nnz, X.shape[1]) > _MAX_INT:
+        return None
+    return (
+        X.data,
+        np.asarray(X.indices, dtype=np.int32).view(np.uint32),
+        np.asarray(X.indptr, dtype=np.int32).view(np.uint32),
+    )
 
 
 class Perceptron(DocLinkMixin, VersionedStateMixin, ClassifierMixin, BaseEstimator):
@@ -630,19 +650,12 @@ class Perceptron(DocLinkMixin, VersionedStateMixin, ClassifierMixin, BaseEstimat
         tol = self.tol
         if sp.issparse(X):
             kernel = _k.epoch_csr
-            if max(X.nnz, n_features) > _MAX_INT:
+            Xargs = _csr_arrays(X)
+            if Xargs is None:
                 raise ValueError(
                     f"X has {X.nnz} stored values and {n_features} columns; the Perceptron's "
                     f"sparse kernel indexes at most {_MAX_INT} of either."
                 )
-            Xargs = (
-                X.data,
-                # Unsigned indices: numba then skips its negative-index wraparound
-                # code. The values were checked to lie in range by validate_data, so
-                # the int32 cast (from int64 indices) is exact.
-                np.asarray(X.indices, dtype=np.int32).view(np.uint32),
-                np.asarray(X.indptr, dtype=np.int32).view(np.uint32),
-            )
         else:
             kernel = _k.epoch_dense
             Xargs = (X,)
@@ -732,10 +745,38 @@ class Perceptron(DocLinkMixin, VersionedStateMixin, ClassifierMixin, BaseEstimat
             binary targets, the score of ``classes_[1]``: > 0 means it is predicted.
         """
         check_is_fitted(self)
-        X = validate_prediction_input(self, X, accept_sparse="csr")
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
-        check_finite_output(scores, "X", scores.dtype)
+        scores = self._csr_scores(X)
+        if scores is None:
+            X = validate_prediction_input(self, X, accept_sparse="csr")
+            scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+            check_finite_output(scores, "X", scores.dtype)
         return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def _csr_scores(self, X):
+        """The decision function of CSR ``X`` by sknn's kernel, or None (any other input,
+        or ``coef_`` / ``intercept_`` assigned another shape or dtype: scipy's product
+        then handles, or refuses, them as scikit-learn's does).
+
+        The same numbers as scipy's ``X @ coef_.T + intercept_``, in fewer passes over
+        ``X``: its index structure is checked, its values are read once, by the product
+        (a non-finite one shows in the output, checked afterwards).
+        """
+        W, b = self.coef_, self.intercept_
+        # the kernel indexes W by X's columns and b by W's rows, unchecked
+        if not (type(W) is np.ndarray and W.ndim == 2 and type(b) is np.ndarray
+                and W.shape[1] == self.n_features_in_ and b.shape == (W.shape[0],)
+                and b.dtype == W.dtype):
+            return None
+        X_csr = csr_prediction_input(self, X, W.dtype)
+        arrays = None if X_csr is None else _csr_arrays(X_csr)
+        if arrays is None:
+            return None
+        scores = np.empty((X.shape[0], W.shape[0]), dtype=W.dtype)
+        # WT row-major: a stored value meets one contiguous row of the weights
+        # (a view for one unit, else a copy, as scipy's own product makes).
+        csr_dot_add(*arrays, np.ascontiguousarray(W.T), b, scores)
+        check_finite_prediction(self, X, scores, accept_sparse="csr")
+        return scores
 
     def predict(self, X):
         """Predict class labels (or label indicators) for samples in X.

@@ -21,7 +21,9 @@ __all__ = [
     "check_classes",
     "check_finite_output",
     "check_loss_weights",
+    "check_finite_prediction",
     "check_sparse_structure",
+    "csr_prediction_input",
     "validate_data",
     "validate_prediction_input",
 ]
@@ -88,6 +90,41 @@ def validate_prediction_input(estimator, X, **kwargs):
             and np.isfinite(np.add.reduce(X, axis=None))):
         return X
     return validate_data(estimator, X, reset=False, **kwargs)
+
+
+def csr_prediction_input(estimator, X, dtype):
+    """The sparse twin of :func:`validate_prediction_input`'s shortcut: ``X`` if it is
+    a CSR matrix (or array) a prediction kernel can take as it is, else None.
+
+    That is: CSR of ``dtype`` (float32 or float64) with the fitted feature count
+    and at least one row, for a model fitted without feature names, every stored
+    value inside the matrix (``indptr[-1] == len(data)``) and its index structure
+    valid (a corrupted one raises here, :func:`check_sparse_structure`, before any
+    kernel sees it). Its values are not read: a NaN or infinity among them makes
+    its row's outputs non-finite, so the caller checks the output with
+    :func:`check_finite_prediction` instead of scikit-learn's extra pass over
+    ``data``. None: the caller takes :func:`validate_prediction_input`.
+    """
+    if not (type(X) in (sp.csr_matrix, sp.csr_array) and len(X.shape) == 2
+            and X.dtype == dtype and X.dtype in _FLOAT_DTYPES and X.shape[0] > 0
+            and X.shape[1] == getattr(estimator, "n_features_in_", None)
+            and "feature_names_in_" not in estimator.__dict__):
+        return None
+    check_sparse_structure(X, "X")
+    return X if X.indptr[-1] == X.data.shape[0] else None
+
+
+def check_finite_prediction(estimator, X, out, **kwargs):
+    """:func:`check_finite_output` for ``out`` computed from :func:`csr_prediction_input`'s
+    ``X``: a non-finite output first takes ``X`` through the full validation
+    (``kwargs`` as for :func:`validate_prediction_input`), which names a NaN or
+    infinity in ``X`` as scikit-learn does; what it lets pass overflowed.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: the answer, not news
+        if np.isfinite(np.add.reduce(out, axis=None)):  # one pass: every term is finite
+            return
+    validate_prediction_input(estimator, X, **kwargs)
+    check_finite_output(out, "X", out.dtype)
 
 
 def _names_input(message, names):

@@ -1,6 +1,7 @@
 """lr_find, the learning-rate range test: the sweep, its suggestion, plot and errors."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -145,6 +146,44 @@ def test_lr_find_bad_arguments_leave_the_estimator_unchanged(kind):
     with pytest.raises(ValueError, match=r"solver='sgd' or 'adam'.*'lbfgs'"):
         lr_find(_small(kind, solver="lbfgs"), X, y)
     assert pickle.dumps(est) == before
+
+
+def _bad_y(kind, case):
+    X, y = _small_data(kind)
+    if kind == "clf":
+        y = np.searchsorted(np.unique(y), y).astype(float)  # numeric labels: NaN fits in
+    bad = {
+        "none": None,
+        "nan": np.where(np.arange(len(y)) == 3, np.nan, y),
+        "3d": y.reshape(-1, 1, 1),
+        "short": y[:-1],
+        "continuous": y + 0.5,
+    }
+    return X, bad[case]
+
+
+@pytest.mark.parametrize("kind, case", [
+    *[(kind, case) for kind in ("clf", "reg") for case in ("none", "nan", "3d", "short")],
+    ("clf", "continuous"),
+])
+def test_lr_find_bad_y_gets_fits_error_before_any_training(monkeypatch, kind, case):
+    # y is validated as fit validates it before lr_find decides anything from it
+    # (classes) or trains a batch: a NaN the sweep's batches might never reach
+    # is refused too, and a classifier's 3-D or continuous y gets fit's message,
+    # not sklearn's type_of_target's.
+    X, y = _bad_y(kind, case)
+    with pytest.raises(ValueError) as from_fit:
+        _small(kind).fit(X, y)
+    fresh, fitted = _small(kind), _small(kind).fit(*_small_data(kind))
+    before = [pickle.dumps(est) for est in (fresh, fitted)]
+    trained = []
+    monkeypatch.setattr(type(fresh), "partial_fit", lambda self, *a, **kw: trained.append(a))
+    for est in (fresh, fitted):
+        with pytest.raises(ValueError, match=f"^{re.escape(str(from_fit.value))}$"):
+            lr_find(est, X, y, n_steps=2)
+    assert trained == []
+    assert [pickle.dumps(est) for est in (fresh, fitted)] == before
+    assert not hasattr(fresh, "n_features_in_")
 
 
 # --------------------------------------------- the suggestion on real data

@@ -1,11 +1,13 @@
 """sknn.Perceptron: sklearn parity, the perceptron learning rule, multilabel TLU layers."""
 
+import json
 import pickle
 import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _helpers import run_script
 from sklearn.datasets import (
     load_breast_cancer,
     load_digits,
@@ -261,6 +263,178 @@ def test_sparse_multilabel_and_predict():
     sparse = Perceptron().fit(sp.csr_matrix(X), Y)
     np.testing.assert_allclose(sparse.coef_, dense.coef_)
     np.testing.assert_array_equal(sparse.predict(sp.csr_matrix(X)), dense.predict(X))
+
+
+# --------------------------------------------------------------- sparse prediction
+def _messy_csr(n_rows, n_features, dtype, seed):
+    """A valid CSR matrix scipy leaves as built: empty rows, unsorted and repeated
+    column indices in a row, explicit zeros."""
+    rng = np.random.RandomState(seed)
+    lengths = rng.randint(0, 6, n_rows)
+    lengths[::4] = 0
+    indptr = np.r_[0, np.cumsum(lengths)].astype(np.int32)
+    indices = rng.randint(0, n_features, indptr[-1]).astype(np.int32)
+    data = np.where(rng.rand(indptr[-1]) < 0.1, 0.0, rng.randn(indptr[-1])).astype(dtype)
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_features))
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_out", [1, 2, 3, 8, 11])  # every path through the output blocks
+def test_csr_dot_add_equals_scipy_bit_for_bit(dtype, n_out):
+    from sknn._kernels.sparse import csr_dot_add
+
+    X = _messy_csr(30, 7, dtype, seed=n_out)
+    rng = np.random.RandomState(1)
+    WT, b = rng.randn(7, n_out).astype(dtype), rng.randn(n_out).astype(dtype)
+    out = np.full((30, n_out), np.nan, dtype=dtype)
+    csr_dot_add(X.data, X.indices.view(np.uint32), X.indptr.view(np.uint32), WT, b, out)
+    # the same products summed in the same order as scipy's, in X's dtype
+    np.testing.assert_array_equal(out, X @ WT + b)
+    reference = X.toarray().astype(np.float64) @ WT.astype(np.float64) + b
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, reference, rtol=tol, atol=tol)
+
+
+def _sparse_fit(dtype, n_classes):
+    X, y = _blobs(n=120, n_features=8, n_classes=n_classes)
+    X[np.abs(X) < 0.7] = 0.0
+    Xs = sp.csr_matrix(X.astype(dtype))
+    return Xs, _fit_quiet(Perceptron(), Xs, y)
+
+
+def _counting_kernel(monkeypatch):
+    import sknn._perceptron as perceptron_module
+
+    calls = []
+    kernel = perceptron_module.csr_dot_add
+
+    def counting(*args):
+        calls.append(args[-1].shape)
+        return kernel(*args)
+
+    monkeypatch.setattr(perceptron_module, "csr_dot_add", counting)
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sparse_prediction_is_sklearns(monkeypatch, dtype, n_classes):
+    # sknn's CSR kernel returns exactly what scikit-learn's prediction code
+    # (LinearClassifierMixin, scipy's product) returns for the fitted model; the
+    # inputs the kernel does not take (CSC, another dtype) go through scipy.
+    Xs, clf = _sparse_fit(dtype, n_classes)
+    calls = _counting_kernel(monkeypatch)
+    int64 = Xs.copy()
+    int64.indices, int64.indptr = Xs.indices.astype(np.int64), Xs.indptr.astype(np.int64)
+    other = np.float64 if dtype == np.float32 else np.float32
+    by_kernel = {
+        "csr_matrix": Xs, "csr_array": sp.csr_array(Xs), "int64 indices": int64,
+        "unsorted, duplicates": _messy_csr(50, 8, dtype, seed=3),
+    }
+    by_scipy = {"csc": Xs.tocsc(), "other dtype": Xs.astype(other)}
+    for name, Z in {**by_kernel, **by_scipy}.items():
+        n_calls = len(calls)
+        scores, labels = clf.decision_function(Z), clf.predict(Z)
+        assert len(calls) - n_calls == (2 if name in by_kernel else 0), name
+        assert scores.dtype == np.result_type(Z.dtype, dtype), name
+        np.testing.assert_array_equal(scores, SkPerceptron.decision_function(clf, Z), name)
+        np.testing.assert_array_equal(labels, SkPerceptron.predict(clf, Z), name)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(clf.decision_function(Xs), clf.decision_function(Xs.toarray()),
+                               rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("value, message", [
+    (np.nan, r"^Input X contains NaN"),
+    (np.inf, r"^Input X contains infinity"),
+])
+def test_sparse_prediction_of_non_finite_X_names_X(value, message, n_classes):
+    # The kernel reads X's values once; a NaN or inf among them shows in the
+    # output, and then X gets scikit-learn's error, as dense X does.
+    Xs, clf = _sparse_fit(np.float64, n_classes)
+    Z = Xs.copy()
+    Z.data[5] = value
+    for method in (clf.predict, clf.decision_function):
+        with pytest.raises(ValueError, match=message):
+            method(Z)
+        with pytest.raises(ValueError, match=message):
+            method(Z.toarray())
+
+
+def test_sparse_prediction_overflow_is_named():
+    Xs, clf = _sparse_fit(np.float32, 3)
+    clf.coef_ = np.full_like(clf.coef_, 1e30)
+    Z = Xs.copy()
+    Z.data[:] = 1e30  # finite float32 values whose products overflow
+    with pytest.raises(ValueError, match=r"^The model's output is not finite for \d+ of 120 rows"):
+        clf.decision_function(Z)
+
+
+_CORRUPTED_CSR_SCRIPT = """
+    import json, sys, warnings
+    import numpy as np, scipy.sparse as sp
+    import sknn._perceptron as perceptron_module
+    from sknn import Perceptron
+
+    calls = []
+    kernel = perceptron_module.csr_dot_add
+    perceptron_module.csr_dot_add = lambda *args: (calls.append(1), kernel(*args))
+    warnings.simplefilter("ignore")
+
+    def corrupt(A, kind):
+        A = A.copy()
+        if kind == "index_eq_n_features":
+            A.indices[7] = A.shape[1]
+        elif kind == "index_far":
+            A.indices[7] = 10**6
+        elif kind == "index_negative":
+            A.indices[7] = -1
+        elif kind == "index_int64_huge":
+            A.indices = A.indices.astype(np.int64)
+            A.indices[7] = 2**40
+        elif kind == "indptr_decreasing":
+            A.indptr[5] = A.indptr[6] + 3
+        elif kind == "indptr_start":
+            A.indptr[0] = 1
+        elif kind == "indptr_end_beyond":
+            A.indptr[-1] = A.nnz + 4
+        return A
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 6)
+    X[np.abs(X) < 0.5] = 0.0
+    for dtype in ("float64", "float32"):
+        Xs = sp.csr_matrix(X.astype(dtype))
+        for n_classes in (2, 3):
+            clf = Perceptron(max_iter=3).fit(Xs, np.arange(40) % n_classes)
+            for kind in json.loads(sys.argv[1]):
+                for method in ("predict", "decision_function"):
+                    calls.clear()
+                    try:
+                        getattr(clf, method)(corrupt(Xs, kind))
+                        outcome = "accepted"
+                    except ValueError as exc:
+                        outcome = str(exc)
+                    print(json.dumps([kind, method, outcome, len(calls)]), flush=True)
+    calls.clear()
+    clf.predict(Xs)
+    print(json.dumps(["valid", "predict", "", len(calls)]))
+"""
+_CSR_CORRUPTIONS = ("index_eq_n_features", "index_far", "index_negative", "index_int64_huge",
+                    "indptr_decreasing", "indptr_start", "indptr_end_beyond")
+
+
+def test_corrupted_csr_is_refused_before_the_prediction_kernel():
+    # In a subprocess: a corrupted matrix reaching the kernel could crash it.
+    out = run_script(_CORRUPTED_CSR_SCRIPT, json.dumps(_CSR_CORRUPTIONS))
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("[")]
+    assert len(rows) == 2 * 2 * len(_CSR_CORRUPTIONS) * 2 + 1
+    for kind, method, outcome, calls in rows[:-1]:
+        assert outcome.startswith("X is a corrupted CSR sparse matrix"), (kind, method, outcome)
+        assert calls == 0, (kind, method)
+    assert rows[-1][-1] == 1  # valid CSR does take the kernel
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
