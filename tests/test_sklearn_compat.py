@@ -147,3 +147,10 @@ def test_perceptron_convergence_warning_points_at_caller():
     with pytest.warns(ConvergenceWarning, match="Maximum number of iteration") as record:
         Perceptron(max_iter=1, tol=1e-3, random_state=0).fit(X, y)
     _warned_here(record)
+
+
+def test_html_repr_links_to_sknn_api_page():
+    for est in (MLPClassifier(), MLPRegressor(), Perceptron()):
+        url = f"https://sknn.readthedocs.io/en/stable/generated/sknn.{type(est).__name__}.html"
+        assert est._get_doc_link() == url
+        assert f'href="{url}"' in est._repr_html_()
