@@ -409,7 +409,16 @@ from sknn._kernels.activations import ACTIVATION_CODES  # noqa: E402
 from sknn._kernels.epoch import loss_grad, train_epoch  # noqa: E402
 from sknn._kernels.losses import LOSS_CODES  # noqa: E402
 from sknn._kernels.optimizers import SGD  # noqa: E402
-from sknn._kernels.records import Data, Layers, Network, Objective, OptimizerStep  # noqa: E402
+from sknn._kernels.records import (  # noqa: E402
+    AUX_OUTPUT,
+    BATCH_NORM,
+    DROPOUT,
+    Data,
+    Layers,
+    Network,
+    Objective,
+    OptimizerStep,
+)
 
 
 def _f(name, Z):
@@ -551,6 +560,9 @@ class Net:
             float(self.aux_weight),
             np.empty(0, dtype=np.int64) if keys is None else keys,
             seed,
+            # a plain int: the kernels with every stage compiled, switched at run time
+            (DROPOUT if dropout is not None else 0) | (BATCH_NORM if self.gamma_off >= 0 else 0)
+            | (AUX_OUTPUT if len(self.aux) else 0),
         )
         return Network(
             self.layout,
