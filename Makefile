@@ -36,7 +36,10 @@ test-nojit: $(VENV)/.installed-test
 	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -m nojit
 
 # The suite once more on exactly the minimum versions, in a venv of its own (its older
-# numba gets its own cache directory, or each run would overwrite the other's).
+# numba gets its own cache directory, or each run would overwrite the other's). The
+# floors are there for API and compile compatibility, which every fast test exercises;
+# the `slow` tests (real-data quality numbers, long trainings) prove nothing more on an
+# older release and run in `make test` only.
 $(MIN_VENV)/.installed: pyproject.toml $(MIN_VERSIONS)
 	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
 	$(MIN_VENV)/bin/python -m pip install -q --upgrade pip
@@ -45,7 +48,7 @@ $(MIN_VENV)/.installed: pyproject.toml $(MIN_VERSIONS)
 
 test-min: $(MIN_VENV)/.installed
 	NUMBA_CACHE_DIR=$$($(PYTHON) tools/numba_cache_dir.py min) \
-		$(MIN_VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
+		$(MIN_VENV)/bin/python -m pytest -n 2 --dist loadgroup -q -m "not slow"
 
 # Lint and import order (rules in pyproject.toml); `ruff check --fix` sorts imports.
 lint: $(VENV)/.installed-test

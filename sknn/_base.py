@@ -662,7 +662,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         theta = pack(coefs[:-1] + [self.auxiliary_coef_],
                      intercepts[:-1] + [self.auxiliary_intercept_], self._theta.dtype)
         net = contract.network(self)._replace(layout=make_layout(self._layer_units(), 0),
-                                              n_wide=0)
+                                              n_wide=contract.NO_WIDE)
         deep, _ = self._input_blocks(X)
         return self._run_network(theta, net, deep, _block(None, theta.dtype), X.shape[0])
 

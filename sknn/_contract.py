@@ -15,10 +15,23 @@ from ._kernels.layers import no_layers, row_keys
 from ._kernels.losses import LOSS_CODES
 from ._kernels.network import dense_width, transpose_workspace_size
 from ._kernels.optimizers import SOLVER_CODES
-from ._kernels.records import Data, LayerBuffers, Layers, Network, Objective, Workspace
+from ._kernels.records import (
+    AUX_OUTPUT,
+    BATCH_NORM,
+    DROPOUT,
+    Data,
+    LayerBuffers,
+    Layers,
+    Network,
+    Objective,
+    Workspace,
+)
 from ._layout import n_params
 from ._numba import Code
 from ._optimizers import StochasticOptimizer
+
+#: ``Network.n_wide`` without a wide part: as a ``Code``, compiled out.
+NO_WIDE = Code(0)
 
 
 def network(est, deep=None, update_moving=False):
@@ -28,7 +41,7 @@ def network(est, deep=None, update_moving=False):
     epoch's seed, ``layers.seed``, is the caller's to set); ``update_moving``:
     training updates the moving statistics of batch normalization in place.
     """
-    n_wide = 0 if est._wide_idx is None else int(est._wide_idx.size)
+    n_wide = NO_WIDE if est._wide_idx is None else int(est._wide_idx.size)
     codes = layer_codes(est._layer_activations())
     hidden = ACTIVATION_CODES[est.activation]
     # one activation for every hidden layer: kernels compiled for it (Code); per-layer
@@ -53,7 +66,7 @@ def sub_network(net, start, stop, out_activation):
     codes = net.layer_codes
     if codes.shape[0] == 0:
         codes = np.full(net.layout.shape[0] - 1, net.hidden_code, dtype=np.int64)
-    return Network(np.ascontiguousarray(net.layout[start:stop]), 0, net.hidden_code,
+    return Network(np.ascontiguousarray(net.layout[start:stop]), NO_WIDE, net.hidden_code,
                    Code(ACTIVATION_CODES[out_activation]),
                    np.ascontiguousarray(codes[start:stop - 1]),
                    no_layers(net.layers.moving.dtype))
@@ -66,10 +79,15 @@ def layers(est, deep=None, update_moving=False):
     if est._dropout_rates.size and deep is not None:
         keys = np.empty(_n_rows(deep), dtype=np.int64)
         row_keys(deep, keys)
+    # the kernels are compiled for the stages that are on (Code): a plain fit
+    # compiles no dropout, batch normalization or auxiliary-output code
+    stages = ((DROPOUT if est._dropout_rates.size else 0)
+              | (BATCH_NORM if est._gamma_off >= 0 else 0)
+              | (AUX_OUTPUT if est._aux_layout.shape[0] else 0))
     return Layers(est._dropout_rates.astype(np.float64), int(est._gamma_off),
                   float(est._bn_epsilon), float(est.batch_norm_momentum),
                   est._moving if update_moving else np.empty(0, dtype=dtype),
-                  est._aux_layout, float(est.auxiliary_loss_weight), keys, 0)
+                  est._aux_layout, float(est.auxiliary_loss_weight), keys, 0, Code(stages))
 
 
 def _n_rows(block):

@@ -18,6 +18,8 @@ entries in numba's cache: numba keys cache entries on the signature, not on
 the compile options, so the two must never share an index.
 """
 
+import contextlib
+import gc
 import inspect
 import os
 import warnings
@@ -28,7 +30,7 @@ from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.imputils import impl_ret_borrowed
 from numba.core.registry import CPUDispatcher
-from numba.core.untyped_passes import RewriteSemanticConstants
+from numba.core.untyped_passes import InlineInlinables, RewriteSemanticConstants
 from numba.extending import intrinsic, overload, register_jitable, typeof_impl
 
 __all__ = ["Code", "code_record", "jit", "jitable", "python_dispatcher"]
@@ -39,6 +41,11 @@ OPTIONS = {"error_model": "numpy"}
 INTERNAL = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 #: Suffix of the Python-callable twin's qualified name (its cache file name).
 TWIN_SUFFIX = "_py"
+#: Allocations between the cyclic garbage collector's youngest-generation runs
+#: while numba compiles (Python's default: 700).  A compile allocates millions
+#: of short-lived objects; at the default the collector took 5-10% of a cold
+#: first fit (about 1-2 s CPU), at this setting almost nothing (+11 MB peak).
+COMPILE_GC_THRESHOLD = 10000
 
 
 class Code(int):
@@ -57,6 +64,9 @@ class Code(int):
     def __repr__(self):
         return f"Code({int(self)})"
 
+    def __str__(self):  # the plain number: LLVM IR prints a constant Code with str()
+        return int.__repr__(self)
+
     def __reduce__(self):
         return int, (int(self),)  # pickles (estimator state) hold plain ints
 
@@ -66,13 +76,14 @@ def _typeof_code(val, c):
     return types.IntegerLiteral(int(val))
 
 
-def code_record(cls):
+def code_record(cls, codes):
     """Let the named-tuple record class ``cls`` carry ``Code`` fields as literals.
 
     numba widens the field types of a named tuple (a ``Code`` field would type as
-    int64 and select no branch); ``Code`` fields of such a record keep their
-    literal type, in a record passed from Python and in one built in jitted code
-    by the returned function (``make(*fields)``, a plain ``cls(*fields)`` in Python).
+    int64 and select no branch); the fields named in ``codes`` keep their literal
+    type when they hold a ``Code``, in a record passed from Python and in one built
+    in jitted code by the returned function (``make(*fields)``, a plain
+    ``cls(*fields)`` in Python), where the other fields' constants are widened.
     """
 
     @typeof_impl.register(cls)
@@ -85,12 +96,16 @@ def code_record(cls):
     def make(*fields):
         return cls(*fields)
 
+    keep = [name in codes for name in cls._fields]
+
     @intrinsic(prefer_literal=True)
     def _build(typingctx, fields):
-        ret = types.NamedTuple(tuple(fields), cls)
+        ret = types.NamedTuple(tuple(t if k else types.unliteral(t)
+                                     for t, k in zip(fields, keep)), cls)
 
         def codegen(context, builder, sig, args):
-            values = [builder.extract_value(args[0], i) for i in range(len(fields))]
+            values = [context.cast(builder, builder.extract_value(args[0], i), fields[i],
+                                   ret.types[i]) for i in range(len(fields))]
             record = context.make_tuple(builder, ret, values)
             # the fields are borrowed from the argument tuple: the record is a new reference
             return impl_ret_borrowed(context, builder, ret, record)
@@ -104,13 +119,55 @@ def code_record(cls):
     return make
 
 
+def _known_type(func_ir, value, args):
+    """The numba type of the IR value ``value`` known from the argument types alone.
+
+    An argument, or a field of one: a record field (``net.layers``), an item of
+    an unpacked record or tuple (``a, b = rec``), through any chain of those;
+    None for anything else (or a variable with several definitions).
+    """
+    try:
+        while isinstance(value, ir.Var):
+            value = func_ir.get_definition(value)
+    except KeyError:
+        return None
+    if isinstance(value, ir.Arg):
+        return args[value.index]
+    if not isinstance(value, ir.Expr):
+        return None
+    if value.op == "getattr":
+        rec = _known_type(func_ir, value.value, args)
+        if isinstance(rec, types.BaseNamedTuple) and value.attr in rec.fields:
+            return rec.types[rec.fields.index(value.attr)]
+    elif value.op == "exhaust_iter":
+        return _known_type(func_ir, value.value, args)
+    elif value.op == "static_getitem" and isinstance(value.index, int):
+        try:
+            src = func_ir.get_definition(value.value)
+            if isinstance(src, ir.Expr) and src.op == "exhaust_iter":
+                src = func_ir.get_definition(src.value)
+        except KeyError:
+            return None
+        if isinstance(src, ir.Expr) and src.op == "build_tuple":  # a, b, c, d = x.a, ...
+            return (_known_type(func_ir, src.items[value.index], args)
+                    if 0 <= value.index < len(src.items) else None)
+        tup = _known_type(func_ir, value.value, args)
+        if isinstance(tup, types.BaseTuple) and 0 <= value.index < len(tup):
+            return tup.types[value.index]
+    return None
+
+
 @register_pass(mutates_CFG=True, analysis_only=False)
 class StaticArgsToConstants(FunctionPass):
-    """A literal-typed argument becomes a constant, so numba prunes its dead branches.
+    """A literal-typed argument or record field becomes a constant, so numba prunes
+    its dead branches.
 
     numba's dead-branch pruning only sees constants, globals and closure
-    variables; a literal *argument* type (a ``static`` argument's ``Code``) is
-    turned into the constant it stands for before that pruning runs.
+    variables; a literal *argument* type (a ``static`` argument's ``Code``), or
+    the literal type of a field of a record argument (a ``Code`` field of a
+    ``code_record``, e.g. an option switched off), is turned into the constant it
+    stands for before that pruning runs.  It runs again after numba inlines the
+    ``inline="always"`` kernels, whose arguments are then the caller's.
     """
 
     _name = "sknn_static_args_to_constants"
@@ -120,14 +177,28 @@ class StaticArgsToConstants(FunctionPass):
 
     def run_pass(self, state):
         changed = False
-        for block in state.func_ir.blocks.values():
+        func_ir = state.func_ir
+        for block in func_ir.blocks.values():
             for stmt in block.body:
-                if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Arg):
-                    ty = state.args[stmt.value.index]
-                    if isinstance(ty, (types.IntegerLiteral, types.BooleanLiteral)):
-                        stmt.value = ir.Const(ty.literal_value, stmt.value.loc)
-                        changed = True
+                if not isinstance(stmt, ir.Assign) or not isinstance(stmt.value, (ir.Arg, ir.Expr)):
+                    continue
+                ty = _known_type(func_ir, stmt.value, state.args)
+                if isinstance(ty, (types.IntegerLiteral, types.BooleanLiteral)):
+                    const = ir.Const(ty.literal_value, stmt.value.loc)
+                    defs = func_ir._definitions.get(stmt.target.name, [])
+                    # keep the definitions in step: the pruning that follows reads them
+                    func_ir._definitions[stmt.target.name] = [
+                        const if d is stmt.value else d for d in defs]
+                    stmt.value = const
+                    changed = True
         return changed
+
+
+@register_pass(mutates_CFG=True, analysis_only=False)
+class InlinedStaticArgsToConstants(StaticArgsToConstants):
+    """``StaticArgsToConstants`` again, on the code of inlined kernels."""
+
+    _name = "sknn_inlined_static_args_to_constants"
 
 
 class KernelPipeline(CompilerBase):
@@ -136,6 +207,7 @@ class KernelPipeline(CompilerBase):
     def define_pipelines(self):
         pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
         pm.add_pass_after(StaticArgsToConstants, RewriteSemanticConstants)
+        pm.add_pass_after(InlinedStaticArgsToConstants, InlineInlinables)
         pm.finalize()
         return [pm]
 
@@ -159,6 +231,26 @@ class KernelDispatcher(CPUDispatcher):
         return super().get_call_template(args, kws)
 
 
+@contextlib.contextmanager
+def _compile_gc():
+    """Run the cyclic garbage collector less often while numba compiles."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], COMPILE_GC_THRESHOLD), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+class TwinDispatcher(CPUDispatcher):
+    """The Python-callable twin; its compiles (and those of the kernels it calls,
+    compiled inside it) run with the garbage collector relaxed (``_compile_gc``)."""
+
+    def compile(self, sig):
+        with _compile_gc():
+            return super().compile(sig)
+
+
 def python_dispatcher(kernel):
     """The dispatcher Python calls of ``kernel`` run (itself without the split)."""
     if not isinstance(kernel, KernelDispatcher):
@@ -172,6 +264,7 @@ def python_dispatcher(kernel):
         copy.__module__ = func.__module__
         copy.__doc__ = func.__doc__
         twin = _compile(copy, kernel.__dict__["_sknn_options"])
+        twin.__class__ = TwinDispatcher
         kernel.__dict__["_sknn_twin"] = twin
     return twin
 

@@ -32,16 +32,14 @@ def _data(task, dtype):
 
 def run_variant(task, dtype, solver=None):
     """One tiny fit + predict of ``task`` ("multiclass", "binary", "regression",
-    "perceptron") in ``dtype`` with ``solver`` (MLPs only).
-
-    The stochastic solvers' fit uses dropout: it trains with the same epoch
-    kernel as a fit without, and also compiles the kernel keying dropout masks.
+    "perceptron") in ``dtype`` with ``solver`` (MLPs only), without dropout, batch
+    normalization, auxiliary output or wide part: the kernels are compiled for the
+    stages a fit uses (``Layers.stages``), and a plain fit is the common one.
     """
     from . import MLPClassifier, MLPRegressor, Perceptron
 
     X, y = _data(task, dtype)
-    kw = dict(hidden_layer_sizes=(4,), solver=solver, max_iter=2, random_state=0,
-              dropout=0.0 if solver == "lbfgs" else 0.1)
+    kw = dict(hidden_layer_sizes=(4,), solver=solver, max_iter=2, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if task == "perceptron":
@@ -110,9 +108,10 @@ default=("multiclass", "binary", "regression", "perceptron")
         classes or multilabel targets (logistic outputs), ``MLPRegressor``
         (identity output, squared error) and ``Perceptron``.  Each MLP task is
         compiled with the default ``relu`` hidden activation; another
-        activation, loss or output compiles its own kernels at its first fit.
-        Dropout, batch normalization, wide & deep and sparse input share the
-        compiled kernels of their task.
+        activation, loss or output compiles its own kernels at its first fit, as
+        do dropout, batch normalization, an auxiliary output and wide & deep
+        (a plain fit compiles none of their code); sparse input shares the
+        compiled kernels of its task.
     n_jobs : int, default=None
         Processes compiling at once; ``None`` uses every core.
     verbose : bool, default=False

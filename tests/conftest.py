@@ -12,6 +12,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 _ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -44,10 +46,22 @@ if "SCIKIT_LEARN_DATA" not in os.environ and (_SHARED_DATA / "prime_sklearn_cach
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 
+@pytest.fixture(scope="session")
+def housing():
+    """California housing split as in the seed's recipe: train_test_split(random_state=42)
+    twice, ``(X_train, X_valid, X_test, y_train, y_valid, y_test)``."""
+    from sklearn.datasets import fetch_california_housing
+    from sklearn.model_selection import train_test_split
+
+    data = fetch_california_housing()
+    X_full, X_test, y_full, y_test = train_test_split(data.data, data.target, random_state=42)
+    X_train, X_valid, y_train, y_valid = train_test_split(X_full, y_full, random_state=42)
+    return X_train, X_valid, X_test, y_train, y_valid, y_test
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked ``sklearn_min("X.Y")`` on an older scikit-learn, naming
     the version: the minimum-versions run (``make test-min``) has such a release."""
-    import pytest
     import sklearn
 
     installed = tuple(int(p) for p in sklearn.__version__.split(".")[:2])

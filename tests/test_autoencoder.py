@@ -56,6 +56,13 @@ def digits():
     return X_tr, X_te, y_tr, y_te
 
 
+@pytest.fixture(scope="module")
+def default_ae8(digits):
+    """The default network (hidden (100,), adam, 200 epochs) with an 8-unit code, fitted
+    once for the quality tests that use it."""
+    return MLPAutoencoder(n_components=8, random_state=0).fit(digits[0])
+
+
 def _mse(A, B):
     return float(np.mean((np.asarray(A) - np.asarray(B)) ** 2))
 
@@ -197,13 +204,17 @@ def test_binary_crossentropy_needs_unit_range(digits):
 
 
 # ------------------------------------------------------------- quality
+@pytest.mark.slow
 @pytest.mark.parametrize("k", [2, 8])
-def test_reconstruction_beats_pca_on_digits(digits, k):
+def test_reconstruction_beats_pca_on_digits(digits, k, request):
     # Defaults (hidden (100,), adam, 200 epochs); held-out error at most PCA(k)'s.
     X_tr, X_te, _, _ = digits
     pca = PCA(n_components=k, random_state=0).fit(X_tr)
     pca_err = _mse(pca.inverse_transform(pca.transform(X_te)), X_te)
-    ae = MLPAutoencoder(n_components=k, random_state=0).fit(X_tr)
+    if k == 8:
+        ae = request.getfixturevalue("default_ae8")
+    else:
+        ae = MLPAutoencoder(n_components=k, random_state=0).fit(X_tr)
     ae_err = _mse(ae.inverse_transform(ae.transform(X_te)), X_te)
     assert ae_err <= pca_err, (ae_err, pca_err)
 
@@ -219,14 +230,14 @@ def _corrupt(X, rng, block=4):
     return X
 
 
-def test_outlier_scores_rank_corrupted_digits(digits):
+@pytest.mark.slow
+def test_outlier_scores_rank_corrupted_digits(digits, default_ae8):
     X_tr, X_te, _, _ = digits
     rng = np.random.RandomState(0)
     n_bad = len(X_te) // 5
     X_mix = np.vstack([X_te, _corrupt(X_te[:n_bad], rng)])
     is_normal = np.r_[np.ones(len(X_te)), np.zeros(n_bad)]
-    ae = MLPAutoencoder(n_components=8, random_state=0).fit(X_tr)
-    auc_ae = roc_auc_score(is_normal, ae.score_samples(X_mix))
+    auc_ae = roc_auc_score(is_normal, default_ae8.score_samples(X_mix))
     pca = PCA(n_components=8, random_state=0).fit(X_tr)
     pca_scores = -np.mean((pca.inverse_transform(pca.transform(X_mix)) - X_mix) ** 2, axis=1)
     auc_pca = roc_auc_score(is_normal, pca_scores)
@@ -237,6 +248,7 @@ def test_outlier_scores_rank_corrupted_digits(digits):
     assert auc_ae >= max(auc_pca, auc_iso)
 
 
+@pytest.mark.slow
 def test_denoising_beats_plain_on_noisy_digits(digits):
     X_tr, X_te, _, _ = digits
     noise = 0.3
@@ -307,6 +319,7 @@ def test_batch_norm_transform_is_per_row_and_folded(digits):
     assert table.count("(BatchNormalization)") == 3 and "code (Dense)" in table
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("params", [dict(dropout=0.1), dict(batch_normalization=True)],
                          ids=["dropout", "batch_norm"])
 def test_layer_options_keep_the_pca_anchor_on_digits(digits, params):

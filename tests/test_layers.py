@@ -409,7 +409,16 @@ from sknn._kernels.activations import ACTIVATION_CODES  # noqa: E402
 from sknn._kernels.epoch import loss_grad, train_epoch  # noqa: E402
 from sknn._kernels.losses import LOSS_CODES  # noqa: E402
 from sknn._kernels.optimizers import SGD  # noqa: E402
-from sknn._kernels.records import Data, Layers, Network, Objective, OptimizerStep  # noqa: E402
+from sknn._kernels.records import (  # noqa: E402
+    AUX_OUTPUT,
+    BATCH_NORM,
+    DROPOUT,
+    Data,
+    Layers,
+    Network,
+    Objective,
+    OptimizerStep,
+)
 
 
 def _f(name, Z):
@@ -551,6 +560,9 @@ class Net:
             float(self.aux_weight),
             np.empty(0, dtype=np.int64) if keys is None else keys,
             seed,
+            # a plain int: the kernels with every stage compiled, switched at run time
+            (DROPOUT if dropout is not None else 0) | (BATCH_NORM if self.gamma_off >= 0 else 0)
+            | (AUX_OUTPUT if len(self.aux) else 0),
         )
         return Network(
             self.layout,
@@ -1180,6 +1192,7 @@ def digits():
     return X / 16, y
 
 
+@pytest.mark.slow
 def test_dropout_helps_a_large_network_on_digits(digits):
     # (256, 256) on 898 digits, 100 epochs without L2: the plain network
     # memorises (training loss ~0.002); dropout=0.5 generalises better.
@@ -1203,6 +1216,7 @@ def test_dropout_helps_a_large_network_on_digits(digits):
     assert drop.score(X_te, y_te) >= plain.score(X_te, y_te)
 
 
+@pytest.mark.slow
 def test_batch_norm_trains_a_deep_network_faster(digits):
     # 6 hidden ReLU layers, adam, batch 32: the normalised network reaches the
     # plain network's best validation loss in at most half the epochs.
@@ -1228,6 +1242,7 @@ def test_batch_norm_trains_a_deep_network_faster(digits):
     assert reached <= best_epoch / 2, (reached, best_epoch)
 
 
+@pytest.mark.slow
 def test_batch_norm_trains_where_plain_sgd_fails(digits):
     # SGD at learning rate 0.5 through 6 ReLU layers: the plain network never
     # leaves chance level, the normalised one learns.
@@ -1256,6 +1271,7 @@ def test_batch_norm_trains_where_plain_sgd_fails(digits):
     assert max(bn.history_["val_score"]) > 0.7
 
 
+@pytest.mark.slow
 def test_auxiliary_output_on_california_wide_and_deep():
     # The Keras chapter's wide & deep model: columns 0-4 wide, 2-7 deep, an
     # auxiliary output on the deep path with loss weight 0.1.

@@ -1,8 +1,11 @@
 """MLPClassifier / MLPRegressor: parity with scikit-learn and drop-in workflows."""
 
+import os
 import pickle
+import re
 import subprocess
 import sys
+import textwrap
 import warnings
 
 import joblib
@@ -19,6 +22,7 @@ from sklearn.datasets import (
     make_multilabel_classification,
 )
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import root_mean_squared_error
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -157,6 +161,17 @@ def test_scores_match_sklearn_on_real_data(loader, est, sk_est):
     assert ours == pytest.approx(theirs, abs=0.02)
 
 
+@pytest.mark.slow
+def test_california_rmse_matches_sklearn(housing):
+    X_train, X_valid, _, y_train, y_valid, _ = housing
+    rmse = {}
+    for name, est in [("sknn", MLPRegressor), ("sklearn", sk.MLPRegressor)]:
+        net = est(hidden_layer_sizes=[50, 50, 50], random_state=42)
+        model = make_pipeline(StandardScaler(), net)
+        rmse[name] = root_mean_squared_error(y_valid, model.fit(X_train, y_train).predict(X_valid))
+    assert abs(rmse["sknn"] - rmse["sklearn"]) < 0.01
+
+
 # --------------------------------------------------------- inputs, dtypes
 def test_float32_trains_and_predicts_in_float32():
     X, y = _scaled(load_iris)
@@ -239,6 +254,52 @@ def test_fit_is_deterministic_bitwise():
     a = MLPClassifier(hidden_layer_sizes=(20,), random_state=0, max_iter=5).fit(X, y)
     b = clone(a).fit(X, y)
     assert all(np.array_equal(p, q) for p, q in zip(a.coefs_, b.coefs_))
+
+
+_REPRO_SCRIPT = textwrap.dedent(
+    """
+    import hashlib, warnings
+    import numpy as np, scipy.sparse as sp
+    from sknn import MLPClassifier, MLPRegressor, Perceptron
+    warnings.simplefilter("ignore")
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 6); y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 1)
+    h = hashlib.sha256()
+    for est, Xf, yf in [
+        (MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=3), X, y),
+        (MLPClassifier(hidden_layer_sizes=(8,), solver="sgd", early_stopping=True,
+                       max_iter=5, random_state=3), sp.csr_matrix(X), y),
+        (MLPRegressor(hidden_layer_sizes=(8, 4), solver="lbfgs", max_iter=20,
+                      random_state=3), X.astype(np.float32), X[:, 0]),
+        (Perceptron(max_iter=5, random_state=3), X, y),
+    ]:
+        est.fit(Xf, yf)
+        arrays = ([est.coef_, est.intercept_] if hasattr(est, "coef_")
+                  else est.coefs_ + est.intercepts_)
+        for a in arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+    print(h.hexdigest())
+    """
+)
+
+
+def test_same_random_state_is_bitwise_reproducible_across_processes():
+    env = dict(os.environ)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _REPRO_SCRIPT], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(2)
+    ]
+    outs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        outs.append(out.strip())
+    local = {}
+    exec(_REPRO_SCRIPT.replace("print(h.hexdigest())", "local['h'] = h.hexdigest()"),
+         {"local": local})
+    assert outs[0] == outs[1] == local["h"]
+    assert re.fullmatch(r"[0-9a-f]{64}", outs[0])
 
 
 def test_pickle_roundtrip_in_fresh_process(tmp_path):
@@ -356,6 +417,21 @@ def test_single_class_fits_and_predicts_it():
     X, y = _scaled(load_iris)
     clf = MLPClassifier(max_iter=5).fit(X[y == 0], y[y == 0])
     np.testing.assert_array_equal(clf.predict(X), np.zeros(len(X)))
+
+
+def test_single_class_fits_and_predicts_it_like_sklearn():
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X = load_digits().data[:60] / 16.0
+    y = np.full(60, 7)
+    params = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(**params).fit(X, y)
+        theirs = SkMLP(**params).fit(X, y)
+    np.testing.assert_array_equal(ours.classes_, [7])
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-6)
 
 
 def test_divergence_raises_and_keeps_previous_weights():

@@ -31,7 +31,8 @@ ESTIMATORS = [
     MLPClassifier(),
     MLPRegressor(),
     # Defaults but one parameter (issue 13: lbfgs saturated predict_proba to 1.0,
-    # softplus outputs could not fit the checks' negative targets).
+    # softplus outputs could not fit the checks' negative targets). L-BFGS runs only
+    # with the default (100,) hidden units, which found that bug, not with (10,) too.
     MLPClassifier(solver="lbfgs"),
     MLPRegressor(solver="lbfgs"),
     MLPRegressor(loss="huber"),
@@ -39,8 +40,6 @@ ESTIMATORS = [
     MLPRegressor(output_activation="softplus"),
     MLPClassifier(solver="sgd", hidden_layer_sizes=(10,), learning_rate_init=0.01),
     MLPRegressor(solver="sgd", hidden_layer_sizes=(10,), learning_rate_init=0.01),
-    MLPClassifier(solver="lbfgs", hidden_layer_sizes=(10,)),
-    MLPRegressor(solver="lbfgs", hidden_layer_sizes=(10,)),
     MLPClassifier(hidden_layer_sizes=(8, 4), activation="tanh", max_iter=100),
     MLPRegressor(loss="huber", activation="gelu", wide_features="all", hidden_layer_sizes=(10,)),
     # dropout, batch normalization and both (issue 16): no expected failures either
@@ -147,3 +146,10 @@ def test_perceptron_convergence_warning_points_at_caller():
     with pytest.warns(ConvergenceWarning, match="Maximum number of iteration") as record:
         Perceptron(max_iter=1, tol=1e-3, random_state=0).fit(X, y)
     _warned_here(record)
+
+
+def test_html_repr_links_to_sknn_api_page():
+    for est in (MLPClassifier(), MLPRegressor(), Perceptron()):
+        url = f"https://sknn.readthedocs.io/en/stable/generated/sknn.{type(est).__name__}.html"
+        assert est._get_doc_link() == url
+        assert f'href="{url}"' in est._repr_html_()

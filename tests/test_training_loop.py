@@ -1,11 +1,13 @@
-"""The training loop a Keras user expects (issue 15): validation data through
-Pipelines, per-epoch metrics, Keras-signature callbacks, exact epoch budgets,
-progress display (the learning-rate finder's suggestion: tests/test_lr_find.py)."""
+"""The training loop: validation data through Pipelines and searches, the epoch
+budget, per-epoch metrics, what callbacks see of it (Keras-signature errors,
+progress display) and learning-rate schedules (the learning-rate finder:
+tests/test_lr_find.py)."""
 
 import warnings
 
 import numpy as np
 import pytest
+from _helpers import badly_scaled_regression
 from sklearn import config_context
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -20,27 +22,20 @@ from sknn import MLPClassifier, MLPRegressor
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _reg_data(n=240, seed=0):
-    rng = np.random.RandomState(seed)
-    X = rng.normal(size=(n, 4)) * [1.0, 100.0, 1000.0, 0.01] + [0.0, 50.0, -3000.0, 1.0]
-    y = X[:, 0] + X[:, 1] / 100.0 - X[:, 2] / 1000.0
-    return X, y
-
-
 def _reg(**kw):
     params = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, n_iter_no_change=np.inf)
     params.update(kw)
     return MLPRegressor(**params)
 
 
-# ------------------------------------------------------------ item 2: X_val
+# --------------------------------------- validation data (X_val) through Pipelines and searches
 def _scaled_pipeline(**kw):
     mlp = _reg(**kw).set_fit_request(X_val=True, y_val=True, sample_weight_val=True)
     return Pipeline([("scale", StandardScaler()), ("mlp", mlp)], transform_input=["X_val"])
 
 
 def test_x_val_is_transformed_in_a_pipeline():
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     Xt, Xv, yt, yv = X[:180], X[180:], y[:180], y[180:]
     with config_context(enable_metadata_routing=True):
         pipe = _scaled_pipeline().fit(Xt, yt, X_val=Xv, y_val=yv)
@@ -52,7 +47,7 @@ def test_x_val_is_transformed_in_a_pipeline():
 
 def test_x_val_in_grid_search_and_with_set_output():
     import pandas as pd
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     X = pd.DataFrame(X, columns=list("abcd"))
     Xt, Xv, yt, yv = X.iloc[:180], X.iloc[180:], y[:180], y[180:]
     with config_context(enable_metadata_routing=True):
@@ -69,16 +64,16 @@ def test_x_val_in_grid_search_and_with_set_output():
 
 
 def test_validation_data_is_a_deprecated_alias():
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     new = _reg().fit(X[:180], y[:180], X_val=X[180:], y_val=y[180:])
     with pytest.warns(FutureWarning, match="transform_input"):
         old = _reg().fit(X[:180], y[:180], validation_data=(X[180:], y[180:]))
     np.testing.assert_allclose(old.history_["val_loss"], new.history_["val_loss"])
 
 
-# ------------------------------------------------- item 6: exactly N epochs
+# ---------------------------------------------------------------------- exactly max_iter epochs
 def test_exact_epoch_budget_without_convergence_warning():
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         est = _reg(max_iter=7, n_iter_no_change=np.inf).fit(X, y)
@@ -88,7 +83,7 @@ def test_exact_epoch_budget_without_convergence_warning():
         _reg(max_iter=7, n_iter_no_change=10).fit(X, y)
 
 
-# ------------------------------------------------ item 4: per-epoch metrics
+# ---------------------------------------------------------------------------- per-epoch metrics
 def _digits(n=400):
     X, y = load_digits(return_X_y=True)
     return X[:n] / 16.0, y[:n]
@@ -156,23 +151,6 @@ def test_scoring_validation():
         _clf(callbacks=[EarlyStopping(monitor="val_accuracy")]).fit(X, y, X_val=X, y_val=y)
 
 
-def test_keys_added_by_callbacks_reach_history():
-    from sknn.callbacks import LambdaCallback
-
-    def add(est, epoch, logs):
-        if epoch >= 2:
-            logs["half_loss"] = logs["loss"] / 2
-
-    seen = []
-    est = _reg(callbacks=[LambdaCallback(on_epoch_end=add),
-                          LambdaCallback(on_epoch_end=lambda e, ep, logs: seen.append(
-                              "half_loss" in logs))]).fit(*_reg_data())
-    h = est.history_
-    assert h["half_loss"][:2] == [None, None]
-    assert h["half_loss"][2:] == pytest.approx([v / 2 for v in h["loss"][2:]])
-    assert seen == [False, False, True, True, True]  # later callbacks see the key
-
-
 def test_history_display_keys_and_legend_outside():
     import matplotlib
 
@@ -194,7 +172,24 @@ def test_history_display_keys_and_legend_outside():
         HistoryDisplay(est.history_).plot(keys=["lr"])
 
 
-# ------------------------------------------------- item 5: Keras callbacks
+# --------------------------------------------------------------- callbacks and progress display
+def test_keys_added_by_callbacks_reach_history():
+    from sknn.callbacks import LambdaCallback
+
+    def add(est, epoch, logs):
+        if epoch >= 2:
+            logs["half_loss"] = logs["loss"] / 2
+
+    seen = []
+    est = _reg(callbacks=[LambdaCallback(on_epoch_end=add),
+                          LambdaCallback(on_epoch_end=lambda e, ep, logs: seen.append(
+                              "half_loss" in logs))]).fit(*badly_scaled_regression())
+    h = est.history_
+    assert h["half_loss"][:2] == [None, None]
+    assert h["half_loss"][2:] == pytest.approx([v / 2 for v in h["loss"][2:]])
+    assert seen == [False, False, True, True, True]  # later callbacks see the key
+
+
 class KerasStyle:
     def on_epoch_end(self, epoch, logs=None):
         pass
@@ -203,7 +198,7 @@ class KerasStyle:
 def test_keras_signature_callback_gets_a_helpful_error():
     from sknn.callbacks import LambdaCallback
 
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     est = _reg(callbacks=[KerasStyle()])
     with pytest.raises(TypeError, match=r"KerasStyle.on_epoch_end\(epoch, logs=None\) "
                                         r"\(Keras' signature\).*on_epoch_end\(self, estimator, "
@@ -214,11 +209,10 @@ def test_keras_signature_callback_gets_a_helpful_error():
         _reg(callbacks=[LambdaCallback(on_epoch_end=lambda epoch, logs: None)]).fit(X, y)
 
 
-# ------------------------------------------------- item 7: progress display
 def test_progress_bar_shows_loss_and_monitor(capsys):
     from sknn.callbacks import EarlyStopping, ProgressBar
 
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     _reg(max_iter=4, callbacks=[ProgressBar()]).fit(X[:180], y[:180], X_val=X[180:],
                                                    y_val=y[180:])
     out = capsys.readouterr().out
@@ -241,72 +235,12 @@ def test_sklearn_progress_bar_has_no_max_iter_estimate_with_early_stopping():
     assert not _may_stop_early(_reg(solver="lbfgs", early_stopping=True))
 
 
-# ------------------------------------------------------- item 8: small things
-def test_wide_and_deep_features_accept_column_names():
-    import pandas as pd
-    X, y = _reg_data()
-    df = pd.DataFrame(X, columns=["w0", "d0", "d1", "w1"])
-    by_name = _reg(wide_features=["w0", "w1"], deep_features=["d0", "d1"]).fit(df, y)
-    by_index = _reg(wide_features=[0, 3], deep_features=[1, 2]).fit(X, y)
-    np.testing.assert_array_equal(by_name._wide_idx, [0, 3])
-    np.testing.assert_allclose(by_name.predict(df), by_index.predict(X))
-    with pytest.raises(ValueError, match=r"wide_features names columns not in X: \['zz'\]"):
-        _reg(wide_features=["zz"]).fit(df, y)
-    with pytest.raises(ValueError, match="deep_features holds column names.*DataFrame"):
-        _reg(deep_features=["d0"]).fit(X, y)
-
-
-def test_single_class_fits_and_predicts_it_like_sklearn():
-    from sklearn.neural_network import MLPClassifier as SkMLP
-
-    X, _ = _digits(60)
-    y = np.full(60, 7)
-    params = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        ours = MLPClassifier(**params).fit(X, y)
-        theirs = SkMLP(**params).fit(X, y)
-    np.testing.assert_array_equal(ours.classes_, [7])
-    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
-    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-6)
-
-
-def test_html_repr_links_to_sknn_api_page():
-    from sknn import Perceptron
-
-    for est in (MLPClassifier(), MLPRegressor(), Perceptron()):
-        url = f"https://sknn.readthedocs.io/en/stable/generated/sknn.{type(est).__name__}.html"
-        assert est._get_doc_link() == url
-        assert f'href="{url}"' in est._repr_html_()
-
-
-@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
-def test_feature_name_errors_are_not_blamed_on_numeric_x():
-    import pandas as pd
-    X, y = _reg_data()
-    df = pd.DataFrame(X, columns=list("abcd"))
-    est = _reg(max_iter=1).fit(df, y)
-    with pytest.raises(ValueError) as info:
-        est.predict(df.rename(columns={"a": "z"}))
-    assert str(info.value).startswith("The feature names should match")
-    with pytest.raises(ValueError, match=r"^X must be a numeric array-like.*could not convert"):
-        est.predict(np.full((3, 4), "a"))
-
-
-def test_wide_and_deep_summary_fits_a_docs_page():
-    X, y = _reg_data()
-    X = np.c_[X, X]
-    est = _reg(hidden_layer_sizes=(30, 30), max_iter=1, wide_features=[0, 1, 2, 3, 4],
-               deep_features=[2, 3, 4, 5, 6, 7]).fit(X, y)
-    assert max(len(line) for line in est.summary().splitlines()) <= 82
-
-
-# ------------------------------------------------ item 3: learning-rate schedules
+# ---------------------------------------------------------------------- learning-rate schedules
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_learning_rate_scheduler_sets_the_rate_each_epoch_uses(solver):
     from sknn.callbacks import LearningRateScheduler
 
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     seen = []
 
     def schedule(epoch, lr):
@@ -327,7 +261,7 @@ def test_learning_rate_scheduler_sets_the_rate_each_epoch_uses(solver):
 def test_reduce_lr_on_plateau(solver):
     from sknn.callbacks import ReduceLROnPlateau
 
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     # "loss" rising is a plateau every epoch with an absurd min_delta
     cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_lr=0.0003,
                            min_delta=1e9)
@@ -340,7 +274,7 @@ def test_reduce_lr_on_plateau(solver):
 def test_rate_callbacks_refuse_other_schedules_and_lbfgs():
     from sknn.callbacks import LearningRateScheduler, ReduceLROnPlateau
 
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     with pytest.raises(ValueError, match="learning_rate='constant'"):
         _reg(learning_rate="cosine", callbacks=[ReduceLROnPlateau()]).fit(X, y)
     with pytest.raises(ValueError, match="learning_rate='constant'"):
@@ -356,7 +290,7 @@ def test_rate_callbacks_refuse_other_schedules_and_lbfgs():
 def test_cosine_and_one_cycle_schedules(solver):
     from sknn._optimizers import scheduled_rate
 
-    X, y = _reg_data()
+    X, y = badly_scaled_regression()
     n, lr0 = 10, 0.01
     cos = _reg(solver=solver, max_iter=n, learning_rate="cosine", learning_rate_init=lr0)
     rates = cos.fit(X, y).history_["learning_rate"]

@@ -31,10 +31,17 @@ X = rng.normal(size=(60, 7))
 y = rng.randint(3, size=60)
 warnings.simplefilter("ignore")
 MLPClassifier(max_iter=3, random_state=0).fit(X, y).predict_proba(X)
+MLPClassifier(max_iter=3, random_state=0).fit(sp.csr_matrix(X), y).predict_proba(X)
+print("COMPILED " + json.dumps(compiled))
+compiled.clear()
 MLPClassifier((8, 5), batch_normalization=True, dropout=0.2, max_iter=3).fit(
     sp.csr_matrix(X), y).predict_proba(X)
-print("COMPILED " + json.dumps(compiled))
+print("STAGES " + json.dumps(compiled))
 """
+
+#: Kernels of the per-layer stages, compiled only for a fit using them.
+_STAGE_KERNELS = {"batch_norm_train", "batch_norm_backward", "batch_norm_moving_update",
+                  "dropout_forward", "dropout_backward", "scale_delta"}
 
 
 def _run(args, cache):
@@ -51,9 +58,23 @@ def test_warmup_makes_a_fresh_process_first_fit_load_everything(tmp_path):
                 "--tasks", "multiclass", "--n-jobs", "2"], cache)
     path = out.strip().splitlines()[-1]
     assert path.startswith(str(cache)) and os.listdir(path)
-    line = _run(["-c", _FIRST_FIT], cache).strip().splitlines()[-1]
-    assert line.startswith("COMPILED ")
-    assert json.loads(line[len("COMPILED "):]) == []
+    lines = _run(["-c", _FIRST_FIT], cache).strip().splitlines()
+    assert lines[-2].startswith("COMPILED ")
+    assert json.loads(lines[-2][len("COMPILED "):]) == []
+    # dropout and batch normalization are compiled in, at their first fit only
+    assert {"batch_norm_train", "dropout_forward"} <= set(json.loads(lines[-1][len("STAGES "):]))
+
+
+def test_a_plain_fit_compiles_no_stage_kernels(tmp_path):
+    """Dropout, batch normalization and the auxiliary output are compile-time
+    stages (``Layers.stages``): a plain fit compiles none of their code."""
+    lines = _run(["-c", _FIRST_FIT], tmp_path / "numba").strip().splitlines()
+    plain = set(json.loads(lines[-2][len("COMPILED "):]))
+    stages = set(json.loads(lines[-1][len("STAGES "):]))
+    assert {"train_epoch_py", "forward_pass"} <= plain
+    assert not plain & _STAGE_KERNELS
+    assert {"batch_norm_train", "batch_norm_backward", "dropout_forward",
+            "dropout_backward"} <= stages
 
 
 @pytest.mark.nojit

@@ -22,7 +22,7 @@ from .network import (
     unit_view,
 )
 from .optimizers import optimizer_step, sum_squares
-from .records import make_network
+from .records import AUX_OUTPUT, make_network
 
 
 @jit(nogil=True)
@@ -77,9 +77,10 @@ def output_deltas(net, loss_code, huber_delta, yb, yhat, swb, zpre, deltas, offs
                                   swb, loss_code, net.out_code, huber_delta,
                                   unit_view(deltas, offs, layout, L - 1, nb),
                                   intercept_view(grad, layout, L - 1))
-    aux, w = net.layers.aux, net.layers.aux_weight
-    if aux.shape[0] == 0:
+    stages = net.layers.stages
+    if not stages & AUX_OUTPUT:
         return wloss, 0.0
+    aux, w = net.layers.aux, net.layers.aux_weight
     n_out = aux[0, 1]
     ya = aux_view(lws.aux_acts, nb, n_out)
     Da = aux_view(lws.aux_deltas, nb, n_out)

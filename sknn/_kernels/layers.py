@@ -29,15 +29,19 @@ import math
 
 import numpy as np
 
-from .._numba import jit, jitable
-from .records import LayerBuffers, Layers
+from .._numba import Code, jit, jitable
+from .records import LayerBuffers, make_layers
+
+#: ``Layers.stages`` with every stage off, compiled out.
+NO_STAGES = Code(0)
 
 
 @jitable
 def no_layers(dtype):
     """The ``Layers`` record with every stage off (prediction, plain networks)."""
-    return Layers(np.empty(0), -1, 0.0, 0.0, np.empty(0, dtype=dtype),
-                  np.empty((0, 4), dtype=np.int64), 0.0, np.empty(0, dtype=np.int64), 0)
+    return make_layers(np.empty(0), -1, 0.0, 0.0, np.empty(0, dtype=dtype),
+                       np.empty((0, 4), dtype=np.int64), 0.0, np.empty(0, dtype=np.int64), 0,
+                       NO_STAGES)
 
 
 @jitable

@@ -36,17 +36,6 @@ LOSS_CODES = {
 }
 
 
-@jit(nogil=True, static=("loss", "out_code"))
-def is_canonical(loss, out_code):
-    """Whether (loss, output activation) has the fused gradient ``yhat - y``."""
-    return (
-        (loss == SQUARED_ERROR and out_code == IDENTITY)
-        or (loss == POISSON and out_code == EXP)
-        or (loss == LOG_LOSS and out_code == SOFTMAX)
-        or (loss == BINARY_LOG_LOSS and out_code == LOGISTIC)
-    )
-
-
 @jit(nogil=True, static=("loss",))
 def pointwise_loss(y, yhat, loss, huber_delta, eps):
     """Loss of one output value; log-losses clip probabilities to [eps, 1-eps]."""
@@ -128,7 +117,12 @@ def loss_and_output_delta(Y, Yhat, Zpre, sw, loss, out_code, huber_delta, delta,
     """
     n, m = Yhat.shape
     eps = np.finfo(Yhat.dtype).eps
-    if is_canonical(loss, out_code):
+    # The canonical pairs (fused gradient ``yhat - y``), spelled out as comparisons
+    # of the static codes: numba then compiles only the path this pair takes.
+    if ((loss == SQUARED_ERROR and out_code == IDENTITY)
+            or (loss == POISSON and out_code == EXP)
+            or (loss == LOG_LOSS and out_code == SOFTMAX)
+            or (loss == BINARY_LOG_LOSS and out_code == LOGISTIC)):
         for j in range(m):
             gb[j] = 0
         total = 0.0

@@ -32,6 +32,7 @@ from .layers import (
     dropout_backward,
     dropout_forward,
 )
+from .records import AUX_OUTPUT, BATCH_NORM, DROPOUT
 from .sparse import csr_rows_dot, csr_rows_t_dot
 
 
@@ -166,7 +167,7 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
     Returns the output activations; the auxiliary output goes to ``lws.aux_acts``.
     """
     layout, n_wide, out_code = net.layout, net.n_wide, net.out_code
-    dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed = net.layers
+    dropout, gamma_off, bn_eps, momentum, moving, aux, _, keys, seed, stages = net.layers
     xhat, stats, dropped, aux_acts, _, _ = lws
     nb = rows.shape[0]
     L = layout.shape[0]
@@ -179,10 +180,10 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
             input_dot(deep, rows, W, Z)
         else:
             np.dot(layer_input(acts, dropped, offs, layout, l - 1, nb, dropout), W, Z)
-        if l == L - 1 and n_wide > 0:
+        if n_wide > 0 and l == L - 1:
             input_dot(wide, rows, coef_view(theta, layout, l, 0, n_wide), wide_tmp)
             Z += wide_tmp
-        if l < L - 1 and gamma_off >= 0:
+        if stages & BATCH_NORM and l < L - 1:
             u, fo = hidden_unit_offset(layout, l), layout[l, 1]
             mean = stats[u: u + fo]
             var = stats[n_bn + u: n_bn + u + fo]
@@ -199,10 +200,10 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
         else:
             bias_activate(Z, intercept_view(theta, layout, l), hidden_activation(net, l),
                           unit_view(zpre, offs, layout, l, nb))
-        if l < L - 1 and dropout.shape[0] > 0 and dropout[l] > 0:
+        if stages & DROPOUT and l < L - 1 and dropout[l] > 0:
             dropout_forward(Z, dropout[l], unit_view(dropped, offs, layout, l, nb), keys, rows,
                             seed, l)
-    if aux.shape[0] > 0:
+    if stages & AUX_OUTPUT:
         Za = aux_view(aux_acts, nb, aux[0, 1])
         np.dot(layer_input(acts, dropped, offs, layout, L - 2, nb, dropout),
                coef_view(theta, aux, 0, 0, aux[0, 0]), Za)
@@ -260,7 +261,7 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
     and writes gamma's gradient (beta's is the column sum of ``activation_grad``).
     """
     layout, n_wide = net.layout, net.n_wide
-    dropout, gamma_off, _, _, _, aux, _, keys, seed = net.layers
+    dropout, gamma_off, _, _, _, aux, _, keys, seed, stages = net.layers
     xhat, stats, dropped, _, aux_deltas, aux_tmp = lws
     nb = rows.shape[0]
     L = layout.shape[0]
@@ -273,10 +274,9 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
             input_t_dot(deep, rows, D, gW)
         else:
             np.dot(layer_input(acts, dropped, offs, layout, l - 1, nb, dropout).T, D, gW)
-        if l == L - 1 and n_wide > 0:
+        if n_wide > 0 and l == L - 1:
             input_t_dot(wide, rows, D, coef_view(grad, layout, l, 0, n_wide))
-        has_aux = l == L - 1 and aux.shape[0] > 0
-        if has_aux:
+        if stages & AUX_OUTPUT and l == L - 1:
             Da = aux_view(aux_deltas, nb, aux[0, 1])
             np.dot(layer_input(acts, dropped, offs, layout, l - 1, nb, dropout).T, Da,
                    coef_view(grad, aux, 0, 0, aux[0, 0]))
@@ -290,17 +290,17 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
                 np.dot(D, WT, D_prev)
             else:
                 np.dot(D, W.T, D_prev)
-            if has_aux:
+            if stages & AUX_OUTPUT and l == L - 1:
                 tmp = aux_view(aux_tmp, nb, aux[0, 0])
                 np.dot(Da, coef_view(theta, aux, 0, 0, aux[0, 0]).T, tmp)
                 D_prev += tmp
-            if dropout.shape[0] > 0 and dropout[l - 1] > 0:
+            if stages & DROPOUT and dropout[l - 1] > 0:
                 dropout_backward(D_prev, dropout[l - 1], keys, rows, seed, l - 1)
             gb = intercept_view(grad, layout, l - 1)
             activation_grad(unit_view(acts, offs, layout, l - 1, nb),
                             unit_view(zpre, offs, layout, l - 1, nb), D_prev,
                             hidden_activation(net, l - 1), gb)
-            if gamma_off >= 0:
+            if stages & BATCH_NORM:
                 u, fo_prev = hidden_unit_offset(layout, l - 1), layout[l - 1, 1]
                 batch_norm_backward(D_prev, unit_view(xhat, offs, layout, l - 1, nb), sw,
                                     theta[gamma_off + u: gamma_off + u + fo_prev],

@@ -37,7 +37,14 @@ Layers = namedtuple("Layers", [
     "aux_weight",   # float: w of the objective (1 - w) * main + w * auxiliary
     "keys",         # int64 (n,): every training row's key for its dropout masks
     "seed",         # int: the epoch's dropout seed (set per epoch)
+    "stages",       # int: the stages that are on (DROPOUT | BATCH_NORM | AUX_OUTPUT bits)
 ])
+
+#: ``Layers.stages`` bits.  As a ``Code`` (sknn/_contract.py) the kernels are
+#: compiled for the stages that are on: those that are off are compiled out.
+DROPOUT = 1
+BATCH_NORM = 2
+AUX_OUTPUT = 4
 
 #: The network a kernel evaluates.
 Network = namedtuple("Network", [
@@ -105,8 +112,10 @@ LayerBuffers = namedtuple("LayerBuffers", [
     "aux_tmp",     # rows x last hidden width: its delta times W_aux.T
 ])
 
-# Their ``Code`` fields (activation, loss, solver) select what the kernels are
-# compiled for (sknn/_numba.py); ``make_network`` builds a ``Network`` in jitted code.
-make_network = code_record(Network)
-code_record(Objective)
-code_record(OptimizerStep)
+# Their ``Code`` fields (activation, loss, solver, stages, an absent wide part)
+# select what the kernels are compiled for (sknn/_numba.py); ``make_network`` and
+# ``make_layers`` build records in jitted code.
+make_network = code_record(Network, ("n_wide", "hidden_code", "out_code"))
+make_layers = code_record(Layers, ("stages",))
+code_record(Objective, ("loss_code",))
+code_record(OptimizerStep, ("solver",))
