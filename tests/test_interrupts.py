@@ -164,6 +164,10 @@ _SIGINT_SCRIPT = """
     import numpy as np
     from sknn import MLPClassifier, MLPRegressor
     warnings.simplefilter("ignore")
+    # Python keeps SIGINT ignored when it starts with it ignored (a background job
+    # of a non-interactive shell, some CI runners): the user's Ctrl-C this test
+    # stands for reaches Python's default handler
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     name, solver = sys.argv[1], sys.argv[2]
     rng = np.random.RandomState(0)
     X = rng.randn(6000, 20)
