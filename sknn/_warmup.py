@@ -110,8 +110,9 @@ default=("multiclass", "binary", "regression", "perceptron")
         compiled with the default ``relu`` hidden activation; another
         activation, loss or output compiles its own kernels at its first fit, as
         do dropout, batch normalization, an auxiliary output and wide & deep
-        (a plain fit compiles none of their code); sparse input shares the
-        compiled kernels of its task.
+        (a plain fit compiles none of their code); an MLP's sparse input shares
+        the compiled kernels of its task, while ``Perceptron``'s sparse fit and
+        sparse predict compile their own.
     n_jobs : int, default=None
         Processes compiling at once; ``None`` uses every core.
     verbose : bool, default=False
