@@ -123,7 +123,7 @@ def test_no_thread_left_after_error_or_interrupt():
 def test_team_runs_every_member_and_reraises():
     seen = []
     with par.team(3) as t:
-        t.run(seen.append)
+        t.run_each(seen.append)
         assert sorted(seen) == [0, 1, 2]
 
         def fail(i):
@@ -131,8 +131,8 @@ def test_team_runs_every_member_and_reraises():
                 raise ValueError("boom")
 
         with pytest.raises(ValueError, match="boom"):
-            t.run(fail)
-        t.run(seen.append)  # still usable after an error
+            t.run_each(fail)
+        t.run_each(seen.append)  # still usable after an error
     assert len(seen) == 6 and not _threads_alive()
 
 
