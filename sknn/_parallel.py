@@ -1,28 +1,37 @@
-"""Threads for one fit or predict: row chunks handed out dynamically to a small team.
+"""Threads for one fit or predict: row chunks and theta blocks handed out dynamically.
 
-Design (issue 19).  Training splits each batch into row chunks whose layout
-depends only on the batch size and the network (``chunk_rows``), never on the
-thread count.  A *team* of threads (the caller plus ``n - 1`` workers, started
-per fit or per predict call and joined before it returns) takes chunks one at a
-time from a shared counter, so a thread on a busy core simply takes fewer of
-them: nothing waits for a fixed half.  Each chunk runs a ``nogil`` numba kernel
-(``sknn/_kernels/parallel.py``) with its thread's own workspace and writes its
-raw gradient into its own slot; the caller then adds the slots in chunk order
-and takes the one optimizer step (``reduce_step``).  The model is therefore
-bitwise the same on any number of threads.  BLAS runs on one thread inside each
-of them (``sknn/_threads.py``): OpenBLAS's own threads spin and stall under load.
+Design (issue 19).  On ``k > 1`` threads training splits each batch into ``k``
+row chunks (``chunk_rows``; one thread never splits: the one-call epoch, bit for
+bit).  A *team* (the caller plus ``k - 1`` workers, started per fit or per
+predict call and joined before it returns) runs each batch as one job of two
+phases whose tasks every member claims one at a time from a shared counter:
+
+1. the chunks: a ``nogil`` numba kernel (``sknn/_kernels/parallel.py``) runs the
+   forward and backward pass of the chunk's rows with the member's own workspace
+   and writes the chunk's raw gradient into the chunk's own slot;
+2. the blocks of theta (``block_step``): the slots added in chunk order and the
+   optimizer step, block by block (elementwise, so any member may take any block).
+
+The caller never waits for a worker that has not claimed a task: if a worker is
+late (its core is busy) the caller takes every chunk and block itself, closes
+the job and moves on; the late worker finds nothing to claim.  The weights
+depend on the chunk layout only, so they are bitwise reproducible for a given
+thread count whichever member took which task, and equal the one-thread weights
+to float rounding.  BLAS runs on one thread inside each member
+(``sknn/_threads.py``): OpenBLAS's own threads spin and stall under load.
 
 Python threads rather than numba's ``parallel=True``: prange adds compile time
 and schedules statically (a thread on a busy core holds the whole batch back),
 and its OpenMP/workqueue threads spin against BLAS's.  The price is a Python
-hand-off per batch (a lock per worker each way, plus one jitted call per chunk
-through the compiled entry point, skipping numba's argument typing); measured
-in ``benchmarks/bench_threads.py --dispatch``.
+hand-off per batch (a condition wake-up per phase, a lock per claim, one jitted
+call per task through the compiled entry point, skipping numba's argument
+typing); ``benchmarks/bench_threads.py`` prints the no-op hand-off.
 
-``n_jobs=None`` uses as many threads as there are chunks, up to this process's
-CPU budget (``cpu_budget``): the cores it may run on, and the BLAS thread count
-that threadpoolctl / joblib (``inner_max_num_threads`` in a search's workers)
-set.  Small networks and batches have one chunk, hence one thread.
+``n_jobs=None`` uses as many threads as there are chunks a batch is worth
+(``max_chunks``), up to this process's CPU budget (``cpu_budget``): the cores it
+may run on, and the BLAS thread count that threadpoolctl / joblib
+(``inner_max_num_threads`` in a search's workers) set.  Small networks and
+batches have one chunk, hence one thread.
 """
 
 import os
@@ -56,8 +65,12 @@ MIN_CHUNK_FLOPS = 2e7
 MIN_CHUNK_ROWS = 32
 # Most chunks per batch (each costs a theta-sized gradient slot).
 MAX_CHUNKS = 64
-# Chunks per thread in a batch: more lets the scheduling follow the load, each
-# costs its gradient slot.
+# Chunks per thread in a batch.  One: each chunk costs a theta-sized gradient
+# slot and a GEMM call per layer (OpenBLAS packs the weight matrix on every
+# call), so a FMNIST-shape batch of 200 on one thread took 1.34-1.43x as long in
+# 4 chunks of 50 as in one call, 1.00-1.08x in 2 chunks of 100.  Load is followed
+# by ``Team``: a thread that is late or slow takes no chunk or one, the caller
+# the rest.
 CHUNKS_PER_THREAD = 1
 # Elements of theta per block of the parallel gradient reduction and optimizer
 # step (``block_step``): a few per thread for the dynamic hand-out, each a
@@ -65,8 +78,11 @@ CHUNKS_PER_THREAD = 1
 BLOCK_ELEMS = 32768
 # Rows of one predict piece handed to a thread: whole 256-row chunks of
 # ``predict_forward`` (so every row is computed exactly as on one thread), at
-# least this many flops of work each.
-MIN_PIECE_FLOPS = 4e7
+# least this many flops of work each.  FMNIST shape (784, 300, 100, 10), 100000
+# rows on 2 threads (interleaved, medians of 9, float32): 256-row pieces 1.68-1.72x
+# the one-thread speed, 1024-row pieces (5e8 flops) 1.74-1.82x (fewer dispatcher
+# calls and workspace allocations; the last piece is still ~1/50 of the call).
+MIN_PIECE_FLOPS = 5e8
 
 
 def forward_flops(layout):
@@ -90,9 +106,9 @@ def chunk_rows(layout, batch_size, gamma_off, threads):
     """Rows per chunk of a training batch on ``threads`` threads (``batch_size``: no split).
 
     One thread never splits (the one-call epoch kernel, bit for bit).  On more,
-    ``CHUNKS_PER_THREAD`` chunks per thread let a thread on a busy core take fewer.
-    Each chunk costs a theta-sized gradient slot written and added once, which is
-    why the layout is not fixed independently of the thread count (see
+    ``CHUNKS_PER_THREAD`` chunks per thread.  Each chunk costs a theta-sized
+    gradient slot written and added once and a GEMM call per layer, which is why
+    the layout is not fixed independently of the thread count (see
     ``benchmarks/README.md``: 12 chunks of 17 rows made a one-thread FMNIST epoch
     2.6x slower).
     """
@@ -350,7 +366,8 @@ def block_bounds(size):
     multiples of 16 elements); they depend on the network only, so the L2 sum of
     the reported loss (added block by block) does not depend on the thread count."""
     n = max(1, -(-size // BLOCK_ELEMS))
-    step = -(-(-(-size // n)) // 16) * 16
+    per_block = -(-size // n)
+    step = -(-per_block // 16) * 16
     return np.array([min(i * step, size) for i in range(n)] + [size], dtype=np.int64)
 
 

@@ -5,12 +5,11 @@ the rows to predict) to threads; each call here works on one chunk with the
 calling thread's own workspace, releases the GIL and writes only to buffers
 that belong to that chunk, so any thread may run any chunk.
 
-Determinism: each chunk's raw gradient lands in its own slot; ``reduce_step``
-(one thread) or ``block_step`` (one block of theta per call, any thread) adds
-the slots in chunk order for every element and applies the elementwise
-optimizer step, so a given chunk layout gives bitwise the same weights on any
-number of threads.  With one chunk per batch the result is ``train_epoch``'s,
-bit for bit.
+Determinism: each chunk's raw gradient lands in its own slot; ``block_step``
+(one block of theta per call, any thread) adds the slots in chunk order for
+every element and applies the elementwise optimizer step, so a given chunk
+layout gives bitwise the same weights on any number of threads.  (One thread
+does not split batches: ``train_epoch``, one call per epoch.)
 """
 
 from .._numba import jit
@@ -63,12 +62,14 @@ def batch_weight(sw, rows):
 @jit(nogil=True)
 def block_step(theta, n_coef, obj, step, grad, grads, n_chunks, sw, rows, t, lo, hi,
                partial, b):
-    """``reduce_step`` for the elements ``lo:hi`` of theta (one block; blocks are
-    independent, so any thread may take any block).
+    """Combine a batch's chunk gradients and take the optimizer step, for the
+    elements ``lo:hi`` of theta (one block; blocks are independent, so any thread
+    may take any block).
 
-    Adds the chunk slots into ``grad[lo:hi]`` in chunk order and applies the
-    optimizer's update number ``t`` to the block: per element the same operations
-    as ``reduce_step``, bitwise.  ``partial[b]`` receives the block's share of the
+    Adds the chunk slots into ``grad[lo:hi]`` in chunk order (``grad`` holds chunk
+    0's gradient, ``grads[k]`` chunk ``k + 1``'s) and applies the optimizer's
+    update number ``t`` to the block: per element the same operations as one
+    ``optimizer_step`` over all of theta, bitwise.  ``partial[b]`` receives the block's share of the
     L2 sum of squares (coefficients before the update); ``batch_finish`` adds the
     shares in block order.  Nothing for a batch whose weights sum to zero.
     """
@@ -90,7 +91,9 @@ def block_step(theta, n_coef, obj, step, grad, grads, n_chunks, sw, rows, t, lo,
 @jit(nogil=True)
 def batch_finish(alpha, losses, n_chunks, partial, n_blocks, sw, rows, aux_loss, t):
     """The batch's share of the epoch loss and the update count after its
-    ``block_step`` calls (``reduce_step``'s return value)."""
+    ``block_step`` calls: ``train_epoch``'s ``total`` increment (0, and ``t``
+    unchanged, for a batch whose weights sum to zero, which is skipped), with the
+    L2 term's sum of squares added block by block."""
     nb = rows.shape[0]
     sw_sum = batch_weight(sw, rows)
     if sw_sum <= 0:
