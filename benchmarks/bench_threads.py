@@ -138,10 +138,10 @@ def dispatch_overhead(n=2000):
     out = {}
     for members in (1, 2):
         with par.team(members) as t:
-            t.run(lambda i: None)
+            t.run_each(lambda i: None)
             start = time.perf_counter()
             for _ in range(n):
-                t.run(lambda i: None)
+                t.run_each(lambda i: None)
             out[members] = (time.perf_counter() - start) / n
     return out
 

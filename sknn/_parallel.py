@@ -1,31 +1,39 @@
-"""Threads for one fit or predict: row chunks handed out dynamically to a small team.
+"""Threads for one fit or predict: row chunks and theta blocks handed out dynamically.
 
-Design (issue 19).  Training splits each batch into row chunks whose layout
-depends only on the batch size and the network (``chunk_rows``), never on the
-thread count.  A *team* of threads (the caller plus ``n - 1`` workers, started
-per fit or per predict call and joined before it returns) takes chunks one at a
-time from a shared counter, so a thread on a busy core simply takes fewer of
-them: nothing waits for a fixed half.  Each chunk runs a ``nogil`` numba kernel
-(``sknn/_kernels/parallel.py``) with its thread's own workspace and writes its
-raw gradient into its own slot; the caller then adds the slots in chunk order
-and takes the one optimizer step (``reduce_step``).  The model is therefore
-bitwise the same on any number of threads.  BLAS runs on one thread inside each
-of them (``sknn/_threads.py``): OpenBLAS's own threads spin and stall under load.
+Design (issue 19).  On ``k > 1`` threads training splits each batch into ``k``
+row chunks (``chunk_rows``; one thread never splits: the one-call epoch, bit for
+bit).  A *team* (the caller plus ``k - 1`` workers, started per fit or per
+predict call and joined before it returns) runs each batch as one job of two
+phases whose tasks every member claims one at a time from a shared counter:
+
+1. the chunks: a ``nogil`` numba kernel (``sknn/_kernels/parallel.py``) runs the
+   forward and backward pass of the chunk's rows with the member's own workspace
+   and writes the chunk's raw gradient into the chunk's own slot;
+2. the blocks of theta (``block_step``): the slots added in chunk order and the
+   optimizer step, block by block (elementwise, so any member may take any block).
+
+The caller never waits for a worker that has not claimed a task: if a worker is
+late (its core is busy) the caller takes every chunk and block itself, closes
+the job and moves on; the late worker finds nothing to claim.  The weights
+depend on the chunk layout only, so they are bitwise reproducible for a given
+thread count whichever member took which task, and equal the one-thread weights
+to float rounding.  BLAS runs on one thread inside each member
+(``sknn/_threads.py``): OpenBLAS's own threads spin and stall under load.
 
 Python threads rather than numba's ``parallel=True``: prange adds compile time
 and schedules statically (a thread on a busy core holds the whole batch back),
 and its OpenMP/workqueue threads spin against BLAS's.  The price is a Python
-hand-off per batch (a lock per worker each way, plus one jitted call per chunk
-through the compiled entry point, skipping numba's argument typing); measured
-in ``benchmarks/bench_threads.py --dispatch``.
+hand-off per batch (a condition wake-up per phase, a lock per claim, one jitted
+call per task through the compiled entry point, skipping numba's argument
+typing); ``benchmarks/bench_threads.py`` prints the no-op hand-off.
 
-``n_jobs=None`` uses as many threads as there are chunks, up to this process's
-CPU budget (``cpu_budget``): the cores it may run on, and the BLAS thread count
-that threadpoolctl / joblib (``inner_max_num_threads`` in a search's workers)
-set.  Small networks and batches have one chunk, hence one thread.
+``n_jobs=None`` uses as many threads as there are chunks a batch is worth
+(``max_chunks``), up to this process's CPU budget (``cpu_budget``): the cores it
+may run on, and the BLAS thread count that threadpoolctl / joblib
+(``inner_max_num_threads`` in a search's workers) set.  Small networks and
+batches have one chunk, hence one thread.
 """
 
-import itertools
 import os
 import threading
 from contextlib import contextmanager
@@ -35,7 +43,13 @@ from numba import config as numba_config
 from numba import typeof
 
 from ._kernels.epoch import PREDICT_ROWS
-from ._kernels.parallel import add_chunks, chunk_gradient, loss_grad_finish, reduce_step
+from ._kernels.parallel import (
+    add_chunks,
+    batch_finish,
+    block_step,
+    chunk_gradient,
+    loss_grad_finish,
+)
 from ._numba import python_dispatcher
 
 # One chunk's forward and backward flops (3 x forward multiply-adds x 2) below
@@ -51,13 +65,24 @@ MIN_CHUNK_FLOPS = 2e7
 MIN_CHUNK_ROWS = 32
 # Most chunks per batch (each costs a theta-sized gradient slot).
 MAX_CHUNKS = 64
-# Chunks per thread in a batch: more lets the scheduling follow the load, each
-# costs its gradient slot.
-CHUNKS_PER_THREAD = 2
+# Chunks per thread in a batch.  One: each chunk costs a theta-sized gradient
+# slot and a GEMM call per layer (OpenBLAS packs the weight matrix on every
+# call), so a FMNIST-shape batch of 200 on one thread took 1.34-1.43x as long in
+# 4 chunks of 50 as in one call, 1.00-1.08x in 2 chunks of 100.  Load is followed
+# by ``Team``: a thread that is late or slow takes no chunk or one, the caller
+# the rest.
+CHUNKS_PER_THREAD = 1
+# Elements of theta per block of the parallel gradient reduction and optimizer
+# step (``block_step``): a few per thread for the dynamic hand-out, each a
+# cache-friendly run of the slots, theta and the optimizer state.
+BLOCK_ELEMS = 32768
 # Rows of one predict piece handed to a thread: whole 256-row chunks of
 # ``predict_forward`` (so every row is computed exactly as on one thread), at
-# least this many flops of work each.
-MIN_PIECE_FLOPS = 4e7
+# least this many flops of work each.  FMNIST shape (784, 300, 100, 10), 100000
+# rows on 2 threads (interleaved, medians of 9, float32): 256-row pieces 1.68-1.72x
+# the one-thread speed, 1024-row pieces (5e8 flops) 1.74-1.82x (fewer dispatcher
+# calls and workspace allocations; the last piece is still ~1/50 of the call).
+MIN_PIECE_FLOPS = 5e8
 
 
 def forward_flops(layout):
@@ -81,9 +106,9 @@ def chunk_rows(layout, batch_size, gamma_off, threads):
     """Rows per chunk of a training batch on ``threads`` threads (``batch_size``: no split).
 
     One thread never splits (the one-call epoch kernel, bit for bit).  On more,
-    ``CHUNKS_PER_THREAD`` chunks per thread let a thread on a busy core take fewer.
-    Each chunk costs a theta-sized gradient slot written and added once, which is
-    why the layout is not fixed independently of the thread count (see
+    ``CHUNKS_PER_THREAD`` chunks per thread.  Each chunk costs a theta-sized
+    gradient slot written and added once and a GEMM call per layer, which is why
+    the layout is not fixed independently of the thread count (see
     ``benchmarks/README.md``: 12 chunks of 17 rows made a one-thread FMNIST epoch
     2.6x slower).
     """
@@ -147,68 +172,161 @@ def fast(kernel, *args):
     return kernel.overloads[sig].entry_point
 
 
-class Team:
-    """The caller plus ``n - 1`` worker threads running one function together.
+class _Job:
+    """One ``Team.run``: phases of tasks, claimed one at a time under the team's lock."""
 
-    ``run(fn)`` calls ``fn(i)`` on member ``i`` (0 is the caller) and returns when
-    every member has returned, re-raising the first error.  Workers block on a
-    lock between runs (no spinning); ``close`` (or leaving the ``with`` block)
-    stops and joins them, also after an error or a KeyboardInterrupt.
+    __slots__ = ("phases", "phase", "next", "pending", "closed", "failed", "errors")
+
+    def __init__(self, phases):
+        self.phases = phases
+        self.phase = 0
+        self.next = 0  # next unclaimed task of the current phase
+        self.pending = 0  # claimed tasks not finished yet
+        self.closed = False  # every task done: nothing may be claimed any more
+        self.failed = False
+        self.errors = []
+
+
+class Team:
+    """The caller plus ``n - 1`` worker threads sharing the tasks of one job.
+
+    ``run(phases)`` runs, for each ``(n_tasks, fn)`` of ``phases`` in turn,
+    ``fn(member, task)`` for every task (member 0 is the caller, ``member`` picks
+    the thread's own workspace); a phase's tasks start once the previous phase's
+    are all done.  Tasks are claimed one at a time from a shared counter, so a
+    thread on a busy core takes fewer, and the caller never waits for a worker
+    that has not claimed a task: if the workers are late it does every task
+    itself, closes the job and returns, and a late worker then finds nothing to
+    claim (it never sees a closed job's buffers, and takes tasks from the next
+    job only once that job is published).  The first error of a task is
+    re-raised by ``run`` after every claimed task has finished.  Workers sleep
+    on a condition between jobs; ``close`` (or leaving the ``with`` block) stops
+    and joins them, also after an error or a KeyboardInterrupt.
     """
 
     def __init__(self, n):
         self.n = n
-        self._fn = None
-        self._errors = []
+        self._cond = threading.Condition(threading.Lock())
+        self._job = None
+        self._gen = 0  # jobs published so far
+        self._stop = False
         self._workers = []
         try:
             for i in range(1, n):
-                go, done = threading.Lock(), threading.Lock()
-                go.acquire()
-                done.acquire()
-                thread = threading.Thread(target=self._loop, args=(i, go, done),
+                thread = threading.Thread(target=self._loop, args=(i,),
                                           name=f"sknn-worker-{i}", daemon=True)
-                self._workers.append((thread, go, done))
+                self._workers.append(thread)
                 thread.start()
         except BaseException:
             self.close()
             raise
 
-    def _loop(self, i, go, done):
+    def _loop(self, member):
+        cond = self._cond
+        seen = 0
         while True:
-            go.acquire()
-            fn = self._fn
-            if fn is None:
-                done.release()
-                return
-            try:
-                fn(i)
-            except BaseException as exc:  # handed to the caller by run()
-                self._errors.append(exc)
-            done.release()
+            with cond:
+                while not self._stop and self._gen == seen:
+                    cond.wait()
+                if self._stop:
+                    return
+                seen = self._gen
+                job = self._job
+            if job is not None:
+                self._work(job, member)
 
-    def run(self, fn):
-        self._fn = fn
-        for _, go, _ in self._workers:
-            go.release()
+    def _claim(self, job):
+        """The next ``(fn, task)`` of ``job`` for a member, or None: nothing left
+        to claim (the job is closed, failed, or its last tasks are all claimed)."""
+        cond = self._cond
+        with cond:
+            while True:
+                if job.closed or job.failed:
+                    return None
+                n_tasks, fn = job.phases[job.phase]
+                if job.next < n_tasks:
+                    task = job.next
+                    job.next += 1
+                    job.pending += 1
+                    return fn, task
+                last = job.phase == len(job.phases) - 1
+                if job.pending:
+                    if last:
+                        return None
+                    cond.wait()  # the phase's last tasks are running elsewhere
+                    continue
+                if last:
+                    job.closed = True
+                    cond.notify_all()
+                    return None
+                job.phase += 1
+                job.next = 0
+
+    def _work(self, job, member):
+        cond = self._cond
+        while True:
+            claimed = self._claim(job)
+            if claimed is None:
+                return
+            fn, task = claimed
+            try:
+                fn(member, task)
+            except BaseException as exc:  # re-raised by run()
+                with cond:
+                    job.failed = True
+                    job.errors.append(exc)
+                    job.pending -= 1
+                    cond.notify_all()
+                if member == 0:
+                    return
+                continue
+            with cond:
+                job.pending -= 1
+                if not job.pending:
+                    cond.notify_all()
+
+    def run(self, phases):
+        """Run ``phases`` (a list of ``(n_tasks, fn)``) on the team; see the class."""
+        job = _Job([(int(n), fn) for n, fn in phases])
+        cond = self._cond
+        if self._workers:
+            with cond:
+                self._job = job
+                self._gen += 1
+                cond.notify_all()
         try:
-            fn(0)
+            self._work(job, 0)
+        except BaseException:  # the caller's own wait was interrupted
+            with cond:
+                job.failed = True
+                cond.notify_all()
+            raise
         finally:
-            _wait_all(done for _, _, done in self._workers)
-            self._fn = None
-        if self._errors:
-            error, self._errors = self._errors[0], []
-            raise error
+            _wait_job(cond, job)
+            with cond:
+                if self._job is job:
+                    self._job = None
+        if job.errors:
+            raise job.errors[0]
+
+    def run_each(self, fn):
+        """``fn(i)`` once for every ``i`` in ``range(n)``, on whichever members."""
+        self.run([(self.n, lambda member, i: fn(i))])
 
     def close(self):
-        self._fn = None
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
         workers, self._workers = self._workers, []
-        for thread, go, _ in workers:
-            if thread.is_alive():
-                go.release()
-        _wait_all(done for thread, _, done in workers if thread.ident is not None)
-        for thread, _, _ in workers:
-            thread.join()
+        interrupted = None
+        for thread in workers:
+            while thread.ident is not None and thread.is_alive():
+                try:
+                    thread.join()
+                except KeyboardInterrupt as exc:  # a worker must not outlive its call
+                    interrupted = exc
+        if interrupted is not None:
+            raise interrupted
 
     def __enter__(self):
         return self
@@ -218,17 +336,20 @@ class Team:
         return False
 
 
-def _wait_all(locks):
-    """Acquire every lock, finishing even if a KeyboardInterrupt arrives meanwhile
-    (a worker must not outlive its call); the interrupt is raised afterwards."""
+def _wait_job(cond, job):
+    """Wait until no claimed task of ``job`` is running, then close it; finishing
+    even if a KeyboardInterrupt arrives meanwhile (no task may still use the
+    buffers after ``run`` returns); the interrupt is raised afterwards."""
     interrupted = None
-    for lock in list(locks):
-        while True:
+    with cond:
+        while job.pending:
             try:
-                lock.acquire()
-                break
+                cond.wait()
             except KeyboardInterrupt as exc:
                 interrupted = exc
+                job.failed = True  # nothing new is claimed
+        job.closed = True
+        cond.notify_all()
     if interrupted is not None:
         raise interrupted
 
@@ -240,11 +361,24 @@ def team(n):
         yield t
 
 
+def block_bounds(size):
+    """Fixed bounds of the theta blocks ``block_step`` updates (``BLOCK_ELEMS`` each,
+    multiples of 16 elements); they depend on the network only, so the L2 sum of
+    the reported loss (added block by block) does not depend on the thread count."""
+    n = max(1, -(-size // BLOCK_ELEMS))
+    per_block = -(-size // n)
+    step = -(-per_block // 16) * 16
+    return np.array([min(i * step, size) for i in range(n)] + [size], dtype=np.int64)
+
+
 class ChunkedEpochs:
     """Mini-batch epochs with every batch split into ``cap``-row chunks.
 
     Built once per fit: the per-thread workspaces, the chunk gradient slots and
-    the team; ``epoch`` runs one epoch (``train_epoch``'s contract).
+    the team; ``epoch`` runs one epoch (``train_epoch``'s contract).  Each batch
+    is one ``Team.run`` of two phases: the chunks (forward and backward, each into
+    its own gradient slot), then the blocks of theta (``block_step``: the slots
+    added in chunk order and the optimizer step, block by block).
     """
 
     def __init__(self, team, records, batch_size, cap, make_workspace):
@@ -256,38 +390,47 @@ class ChunkedEpochs:
         self.grads = np.empty((self.max_chunks - 1, ws.grad.shape[0]), dtype=ws.grad.dtype)
         self.losses = np.zeros((self.max_chunks, 2))
         self.n_coef = int(net.layout[0, 3])
+        self.bounds = block_bounds(ws.grad.shape[0])
+        self.partial = np.zeros(self.bounds.shape[0] - 1)
 
     def epoch(self, theta, records, step, perm, batch_size):
         net, obj, data, ws = records
         cap, grads, losses, workspaces = self.cap, self.grads, self.losses, self.workspaces
+        bounds, partial, n_coef = self.bounds, self.partial, self.n_coef
+        n_blocks = bounds.shape[0] - 1
         chunk_call = fast(chunk_gradient, theta, net, obj, data, ws, perm[:1], cap, ws.grad,
                           losses, 0)
-        step_call = fast(reduce_step, theta, self.n_coef, obj, step, ws.grad, grads, losses, 1,
-                         data.sw, perm[:1], ws.aux_loss, step.t)
+        block_call = fast(block_step, theta, n_coef, obj, step, ws.grad, grads, 1, data.sw,
+                          perm[:1], step.t, 0, 1, partial, 0)
+        finish_call = fast(batch_finish, obj.alpha, losses, 1, partial, n_blocks, data.sw,
+                           perm[:1], ws.aux_loss, step.t)
+        grad, sw, alpha, aux_loss = ws.grad, data.sw, obj.alpha, ws.aux_loss
         t = step.t
         total = 0.0
         n = perm.shape[0]
+        batch = [0, 0, 1, perm[:1], t]  # start, stop, n_chunks, rows, update number
+
+        def chunk(member, c):
+            start, stop = batch[0], batch[1]
+            a = start + c * cap
+            chunk_call(theta, net, obj, data, workspaces[member], perm[a: min(a + cap, stop)],
+                       cap, grad if c == 0 else grads[c - 1], losses, c)
+
+        def block(member, b):
+            block_call(theta, n_coef, obj, step, grad, grads, batch[2], sw, batch[3], batch[4],
+                       bounds[b], bounds[b + 1], partial, b)
+
+        run = self.team.run
+        phases = [[1, chunk], (n_blocks, block)]
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             n_chunks = -(-(stop - start) // cap)
-            counter = itertools.count()
-
-            def work(i, start=start, stop=stop, n_chunks=n_chunks, counter=counter):
-                w = workspaces[i]
-                while True:
-                    c = next(counter)
-                    if c >= n_chunks:
-                        return
-                    a = start + c * cap
-                    chunk_call(theta, net, obj, data, w, perm[a: min(a + cap, stop)], cap,
-                               ws.grad if c == 0 else grads[c - 1], losses, c)
-
-            if n_chunks > 1 and self.team.n > 1:
-                self.team.run(work)
-            else:
-                work(0)
-            loss, t = step_call(theta, self.n_coef, obj, step, ws.grad, grads, losses, n_chunks,
-                                data.sw, perm[start:stop], ws.aux_loss, t)
+            rows = perm[start:stop]
+            batch[:] = start, stop, n_chunks, rows, t + 1
+            phases[0][0] = n_chunks
+            run(phases)
+            loss, t = finish_call(alpha, losses, n_chunks, partial, n_blocks, sw, rows, aux_loss,
+                                  t)
             total += loss
         return total, t
 
@@ -303,41 +446,36 @@ def loss_grad_threads(team, workspaces, theta, net, obj, data, ws, sw_sum, chunk
     n_chunks = -(-n // chunk)
     losses = np.zeros((n_chunks, 2))
     rows_all = np.arange(n)
-    counter = itertools.count()
     cond = threading.Condition()
     state = {"turn": 0, "failed": False}
     chunk_call = fast(chunk_gradient, theta, net, obj, data, ws, rows_all[:1], chunk, ws.grad,
                       losses, 0)
     add_call = fast(add_chunks, ws.grad, ws.gchunk.reshape(1, -1), 2)
 
-    def work(i):
-        w = workspaces[i]
+    def work(member, c):
+        w = workspaces[member]
         try:
-            while True:
-                c = next(counter)
-                if c >= n_chunks or state["failed"]:
-                    return
-                a = c * chunk
-                target = ws.grad if c == 0 else w.gchunk
-                chunk_call(theta, net, obj, data, w, rows_all[a: min(a + chunk, n)], chunk,
-                           target, losses, c)
-                with cond:
-                    while state["turn"] != c and not state["failed"]:
-                        cond.wait()
-                if state["failed"]:
-                    return
-                if c > 0:  # only this thread holds the turn
-                    add_call(ws.grad, w.gchunk.reshape(1, -1), 2)
-                with cond:
-                    state["turn"] = c + 1
-                    cond.notify_all()
+            a = c * chunk
+            target = ws.grad if c == 0 else w.gchunk
+            chunk_call(theta, net, obj, data, w, rows_all[a: min(a + chunk, n)], chunk,
+                       target, losses, c)
+            with cond:  # chunks < c are claimed, hence running or done
+                while state["turn"] != c and not state["failed"]:
+                    cond.wait()
+            if state["failed"]:
+                return
+            if c > 0:  # only this thread holds the turn
+                add_call(ws.grad, w.gchunk.reshape(1, -1), 2)
+            with cond:
+                state["turn"] = c + 1
+                cond.notify_all()
         except BaseException:
             with cond:
                 state["failed"] = True
                 cond.notify_all()
             raise
 
-    team.run(work)
+    team.run([(n_chunks, work)])
     return loss_grad_finish(theta, ws.grad, losses, n_chunks, int(net.layout[0, 3]), obj.alpha,
                             sw_sum, ws.aux_loss)
 
@@ -352,18 +490,13 @@ def predict_threads(threads, kernel, head, deep, wide, out, chunk):
     n = out.shape[0]
     rows = piece_rows(head[1])
     n_pieces = -(-n // rows)
-    counter = itertools.count()
 
-    def work(i):
-        while True:
-            c = next(counter)
-            if c >= n_pieces:
-                return
-            a, b = c * rows, min((c + 1) * rows, n)
-            kernel(*head, slice_block(deep, a, b), slice_block(wide, a, b), out[a:b], chunk)
+    def work(member, c):
+        a, b = c * rows, min((c + 1) * rows, n)
+        kernel(*head, slice_block(deep, a, b), slice_block(wide, a, b), out[a:b], chunk)
 
     with team(threads) as t:
-        t.run(work)
+        t.run([(n_pieces, work)])
 
 
 def slice_block(block, a, b):

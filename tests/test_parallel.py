@@ -15,8 +15,8 @@ from sknn.callbacks import Callback
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
-# A network whose batches of 200 are worth splitting (par.max_chunks > 1) and
-# whose predict pieces are 512 rows, small enough to compile and run quickly.
+# A network whose batches of 200 are worth splitting (par.max_chunks > 1),
+# small enough to compile and run quickly (9000 rows make 2 predict pieces).
 HIDDEN = (200, 100)
 
 
@@ -123,7 +123,7 @@ def test_no_thread_left_after_error_or_interrupt():
 def test_team_runs_every_member_and_reraises():
     seen = []
     with par.team(3) as t:
-        t.run(seen.append)
+        t.run_each(seen.append)
         assert sorted(seen) == [0, 1, 2]
 
         def fail(i):
@@ -131,9 +131,71 @@ def test_team_runs_every_member_and_reraises():
                 raise ValueError("boom")
 
         with pytest.raises(ValueError, match="boom"):
-            t.run(fail)
-        t.run(seen.append)  # still usable after an error
+            t.run_each(fail)
+        t.run_each(seen.append)  # still usable after an error
     assert len(seen) == 6 and not _threads_alive()
+
+
+@pytest.mark.nojit
+def test_team_never_waits_for_a_late_worker():
+    """A worker that has not started by the time the caller is done is not waited
+    for: the caller runs every task, and the late worker finds nothing to do."""
+    release = threading.Event()
+
+    class LateTeam(par.Team):
+        def _loop(self, member):
+            release.wait()
+            super()._loop(member)
+
+    done = []
+    with LateTeam(2) as t:
+        t.run([(3, lambda m, i: done.append(("a", m, i))),
+               (2, lambda m, i: done.append(("b", m, i)))])
+        assert done == [("a", 0, 0), ("a", 0, 1), ("a", 0, 2), ("b", 0, 0), ("b", 0, 1)]
+        release.set()
+        seen = []
+        t.run_each(seen.append)
+        assert sorted(seen) == [0, 1]
+    assert len(done) == 5 and not _threads_alive()
+
+
+def _fixed_chunks(monkeypatch, rows):
+    import sknn._base as base
+
+    monkeypatch.setattr(base, "chunk_rows", lambda layout, batch, gamma_off, threads: rows)
+
+
+def test_same_chunk_layout_same_bits_on_any_thread_count(monkeypatch):
+    """With the chunk layout fixed, 1, 2 and 3 threads give the same weights and
+    loss curve bitwise (the block reduction adds the slots in chunk order)."""
+    X, y = _data()
+    _fixed_chunks(monkeypatch, 50)
+    fits = [_clf(n_jobs=n, alpha=1e-3).fit(X, y) for n in (1, 2, 3)]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other._theta, fits[0]._theta)
+        assert other.loss_curve_ == fits[0].loss_curve_
+
+
+@pytest.mark.nojit
+def test_chunked_epochs_small_network(monkeypatch):
+    """The chunk and block kernels (also under NUMBA_DISABLE_JIT): a chunked
+    one-thread fit and a two-thread fit of a tiny network, Adam and SGD."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 5))
+    y = (X[:, 0] > 0).astype(int)
+    _fixed_chunks(monkeypatch, 8)
+    for solver in ("adam", "sgd"):
+        kw = dict(hidden_layer_sizes=(7,), batch_size=30, max_iter=2, random_state=0,
+                  solver=solver, alpha=1e-2)
+        whole = MLPClassifier(n_jobs=1, **kw)
+        monkeypatch.undo()
+        whole.fit(X, y)
+        _fixed_chunks(monkeypatch, 8)
+        one = MLPClassifier(n_jobs=1, **kw).fit(X, y)
+        two = MLPClassifier(n_jobs=2, **kw).fit(X, y)
+        np.testing.assert_array_equal(two._theta, one._theta)
+        np.testing.assert_allclose(one._theta, whole._theta, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(one.loss_curve_, whole.loss_curve_, rtol=1e-12)
 
 
 def _threads_used(est, X, y):

@@ -5,11 +5,11 @@ the rows to predict) to threads; each call here works on one chunk with the
 calling thread's own workspace, releases the GIL and writes only to buffers
 that belong to that chunk, so any thread may run any chunk.
 
-Determinism: a batch's chunk layout depends on the batch size and the network
-only (``sknn._parallel.chunk_rows``), never on the thread count; each chunk's
-raw gradient lands in its own slot and ``reduce_step`` adds the slots in chunk
-order, so 1 and 8 threads give bitwise the same weights.  With one chunk per
-batch the result is ``train_epoch``'s, bit for bit.
+Determinism: each chunk's raw gradient lands in its own slot; ``block_step``
+(one block of theta per call, any thread) adds the slots in chunk order for
+every element and applies the elementwise optimizer step, so a given chunk
+layout gives bitwise the same weights on any number of threads.  (One thread
+does not split batches: ``train_epoch``, one call per epoch.)
 """
 
 from .._numba import jit
@@ -51,19 +51,51 @@ def add_chunks(grad, grads, n_chunks):
 
 
 @jit(nogil=True)
-def reduce_step(theta, n_coef, obj, step, grad, grads, losses, n_chunks, sw, rows, aux_loss, t):
-    """Combine a batch's chunk gradients in chunk order and take one optimizer step.
-
-    ``rows`` are the batch's rows; their weights are summed in row order as
-    ``train_epoch`` does, so a one-chunk batch reproduces it exactly.  Returns
-    ``(loss, t)``: the batch's share of the epoch loss (``train_epoch``'s
-    ``total`` increment; 0 for a batch whose weights sum to zero, which is
-    skipped) and the update count after it.
-    """
-    nb = rows.shape[0]
+def batch_weight(sw, rows):
+    """The sample weights of ``rows`` summed in row order (as ``train_epoch``)."""
     sw_sum = 0.0
-    for i in range(nb):
+    for i in range(rows.shape[0]):
         sw_sum += sw[rows[i]]
+    return sw_sum
+
+
+@jit(nogil=True)
+def block_step(theta, n_coef, obj, step, grad, grads, n_chunks, sw, rows, t, lo, hi,
+               partial, b):
+    """Combine a batch's chunk gradients and take the optimizer step, for the
+    elements ``lo:hi`` of theta (one block; blocks are independent, so any thread
+    may take any block).
+
+    Adds the chunk slots into ``grad[lo:hi]`` in chunk order (``grad`` holds chunk
+    0's gradient, ``grads[k]`` chunk ``k + 1``'s) and applies the optimizer's
+    update number ``t`` to the block: per element the same operations as one
+    ``optimizer_step`` over all of theta, bitwise.  ``partial[b]`` receives the block's share of the
+    L2 sum of squares (coefficients before the update); ``batch_finish`` adds the
+    shares in block order.  Nothing for a batch whose weights sum to zero.
+    """
+    sw_sum = batch_weight(sw, rows)
+    partial[b] = 0.0
+    if sw_sum <= 0:
+        return
+    for k in range(n_chunks - 1):
+        g = grads[k]
+        for i in range(lo, hi):
+            grad[i] += g[i]
+    nc = min(max(n_coef - lo, 0), hi - lo)
+    partial[b] = optimizer_step(theta[lo:hi], grad[lo:hi], step.m[lo:hi], step.v[lo:hi], nc,
+                                obj.alpha, sw_sum, step.solver, step.learning_rate,
+                                step.momentum, step.nesterov, step.beta_1, step.beta_2,
+                                step.epsilon, t)
+
+
+@jit(nogil=True)
+def batch_finish(alpha, losses, n_chunks, partial, n_blocks, sw, rows, aux_loss, t):
+    """The batch's share of the epoch loss and the update count after its
+    ``block_step`` calls: ``train_epoch``'s ``total`` increment (0, and ``t``
+    unchanged, for a batch whose weights sum to zero, which is skipped), with the
+    L2 term's sum of squares added block by block."""
+    nb = rows.shape[0]
+    sw_sum = batch_weight(sw, rows)
     if sw_sum <= 0:
         return 0.0, t
     wloss = 0.0
@@ -71,13 +103,11 @@ def reduce_step(theta, n_coef, obj, step, grad, grads, losses, n_chunks, sw, row
     for k in range(n_chunks):
         wloss += losses[k, 0]
         aloss += losses[k, 1]
-    add_chunks(grad, grads, n_chunks)
+    sumsq = 0.0
+    for k in range(n_blocks):
+        sumsq += partial[k]
     aux_loss[0] += aloss / sw_sum * nb
-    t += 1
-    sumsq = optimizer_step(theta, grad, step.m, step.v, n_coef,
-                           obj.alpha, sw_sum, step.solver, step.learning_rate, step.momentum,
-                           step.nesterov, step.beta_1, step.beta_2, step.epsilon, t)
-    return (wloss + 0.5 * obj.alpha * sumsq) / sw_sum * nb, t
+    return (wloss + 0.5 * alpha * sumsq) / sw_sum * nb, t + 1
 
 
 @jit(nogil=True)
