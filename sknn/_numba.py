@@ -269,11 +269,15 @@ def _link_only_library_class(codegen):
     numba adds every compiled function's final module to its MCJIT engine and
     emits machine code for it (``finalize_object``); a wrapper-less kernel's
     machine code is never called (its callers link its LLVM IR and inline it),
-    so a ``LinkOnly`` library stops after the final module's optimisation: it
-    adds only its environment pointers to the engine (numba sets each compiled
-    function's pointer there, and a caller's code reads its callees' through
-    the engine's symbol), and it is cached as LLVM bitcode, which a later
-    process links (emitting machine code only if it loads it).  Built on the
+    so a ``LinkOnly`` library stops before the final module's optimisation
+    and linking: a caller links this IR with everything it calls and optimises
+    it once (a kernel's optimised final module, with its callees' IR linked in
+    and optimised again, used to be re-optimised by every caller); it adds only
+    its environment pointers to the engine (numba sets each compiled
+    function's pointer there, and inlined code reads its callees' through the
+    engine's symbol), and it is cached as that linked LLVM bitcode (a later
+    process compiling a new entry point loads it, emitting its machine code
+    once; a warm first fit never loads it).  Built on the
     codegen's own library class; None (numba's default) if that class lacks the
     internals this relies on (checked on numba 0.60 and 0.68).
     """
@@ -292,20 +296,28 @@ def _link_only_library_class(codegen):
 
 def _make_link_only(base):
     class LinkOnlyCodeLibrary(base):
+        _link_only = True
+
         def finalize(self):
+            if not self._env_names():  # unexpected (lowering declares one): numba's way
+                self._link_only = False
+                return super().finalize()
             # no final-module optimisation: the jitted caller linking this IR
             # optimises it with its own (bottom-up: callees first), once
             require_global_compiler_lock()
             self._codegen._check_llvm_bugs()
             self._raise_if_finalized()
-            for library in self._linking_libraries:
-                self._reload_init.update(library._reload_init)
+            if hasattr(self, "_reload_init"):  # numba >= 0.61: callers inherit it
+                for library in self._linking_libraries:
+                    self._reload_init.update(library._reload_init)
             self._final_module.verify()
             self._finalize_final_module()
 
         def _get_module_for_linking(self):
             # this library's IR and everything it calls: what a caller links
             self._ensure_finalized()
+            if not self._link_only:
+                return super()._get_module_for_linking()
             if self._shared_module is None:
                 mod = self._final_module.clone()
                 seen = set()
@@ -319,11 +331,14 @@ def _make_link_only(base):
                 self._shared_module = mod
             return self._shared_module
 
-        def _finalize_final_module(self):
-            envs = [gv.name for gv in self._final_module.global_variables
+        def _env_names(self):
+            return [gv.name for gv in self._final_module.global_variables
                     if gv.name.startswith(_ENV_PREFIX) and not gv.is_declaration]
-            if not envs:  # unexpected: keep numba's behaviour
+
+        def _finalize_final_module(self):
+            if not self._link_only:
                 return super()._finalize_final_module()
+            envs = self._env_names()
             self._finalize_dynamic_globals()
             codegen = self._codegen
             stub = codegen._create_empty_module(self.name + ".env")
@@ -337,6 +352,8 @@ def _make_link_only(base):
             self._finalized = True
 
         def serialize_using_object_code(self):
+            if not self._link_only:
+                return super().serialize_using_object_code()
             # no object code was emitted: cache the IR callers link
             return (self.name, "bitcode", self._get_module_for_linking().as_bitcode())
 
