@@ -1231,34 +1231,36 @@ def _as_model_input(X, dtype, name="X"):
 def _block(X, dtype):
     """A kernel input block ``(dense, data, indices, indptr)`` for X or None.
 
-    Every array of a block is a read-only view (no copy), whatever the caller's
-    flags: numba compiles a separate specialization of the whole epoch kernel per
-    writable/read-only combination (about 6 s each, cold), and memory-mapped
-    inputs on joblib workers are read-only.  One type per dtype instead.
+    Dense X (and None, a block of no columns): ``(X, None, None, None)``; CSR X:
+    an empty 2-D ``dense`` and the CSR arrays.  The ``None`` parts make the kind
+    of input part of the kernels' numba types, so a dense fit compiles none of the
+    CSR code (``_kernels.network.is_sparse``).  Every array of a block is a
+    read-only view (no copy), whatever the caller's flags: numba compiles a
+    separate specialization of the whole epoch kernel per writable/read-only
+    combination (about 6 s each, cold), and memory-mapped inputs on joblib
+    workers are read-only.  One type per dtype and kind instead.
     """
-    dense, data, indices, indptr = _empty_block(dtype)
+    empty = _empty_block(dtype)
     if X is None:
-        return dense, data, indices, indptr
+        return empty
     if sp.issparse(X):
         X = sp.csr_matrix(X)
         index_dtype = np.int32 if X.nnz < np.iinfo(np.int32).max else np.int64
-        return (dense, _readonly(np.ascontiguousarray(X.data, dtype=dtype)),
+        return (empty[0], _readonly(np.ascontiguousarray(X.data, dtype=dtype)),
                 _readonly(np.ascontiguousarray(X.indices, dtype=index_dtype)),
                 _readonly(np.ascontiguousarray(X.indptr, dtype=index_dtype)))
-    return _readonly(np.ascontiguousarray(X, dtype=dtype)), data, indices, indptr
+    return _readonly(np.ascontiguousarray(X, dtype=dtype)), None, None, None
 
 
 _EMPTY_BLOCKS = {}
 
 
 def _empty_block(dtype):
-    """The block of absent input (read-only, size 0: shared by every call, which
-    saves a small predict most of ``_block``'s cost)."""
+    """The block of absent input (a read-only dense block of size 0: shared by
+    every call, which saves a small predict most of ``_block``'s cost)."""
     dtype = np.dtype(dtype)
     if dtype not in _EMPTY_BLOCKS:
-        _EMPTY_BLOCKS[dtype] = tuple(_readonly(a) for a in (
-            np.empty((0, 0), dtype=dtype), np.empty(0, dtype=dtype),
-            np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)))
+        _EMPTY_BLOCKS[dtype] = (_readonly(np.empty((0, 0), dtype=dtype)), None, None, None)
     return _EMPTY_BLOCKS[dtype]
 
 

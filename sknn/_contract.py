@@ -91,7 +91,7 @@ def layers(est, deep=None, update_moving=False):
 
 
 def _n_rows(block):
-    return block[3].shape[0] - 1 if block[3].shape[0] > 0 else block[0].shape[0]
+    return block[3].shape[0] - 1 if block[3] is not None else block[0].shape[0]
 
 
 def objective(est):

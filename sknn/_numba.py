@@ -24,16 +24,20 @@ import inspect
 import os
 import warnings
 
+from llvmlite import binding as llvm
+from llvmlite import ir as llvmir
 from numba import config, njit, types
 from numba.core import ir
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_lock import require_global_compiler_lock
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.imputils import impl_ret_borrowed
 from numba.core.registry import CPUDispatcher
+from numba.core.typed_passes import NopythonTypeInference
 from numba.core.untyped_passes import InlineInlinables, RewriteSemanticConstants
 from numba.extending import intrinsic, overload, register_jitable, typeof_impl
 
-__all__ = ["Code", "code_record", "jit", "jitable", "python_dispatcher"]
+__all__ = ["Code", "code_record", "jit", "jitable", "python_dispatcher", "type_fact"]
 
 #: numba options of every kernel.
 OPTIONS = {"error_model": "numpy"}
@@ -157,10 +161,59 @@ def _known_type(func_ir, value, args):
     return None
 
 
+#: Python functions whose jitted value is a fact of their arguments' numba types:
+#: function -> that fact computed from the types (``type_fact``).
+_TYPE_FACTS = {}
+
+
+def type_fact(of_types):
+    """Make a predicate on kernel arguments a compile-time constant in kernels.
+
+    ``of_types(*numba_types)`` computes the function's value from its arguments'
+    numba types.  In a kernel (``jit``), a call whose arguments are the kernel's
+    arguments or fields of them (``StaticArgsToConstants``) becomes that
+    constant before branch pruning, so an ``if`` on it compiles one branch; other
+    jitted calls get it as a constant too (an overload); Python calls run the
+    function.
+    """
+
+    def decorate(func):
+        _TYPE_FACTS[func] = of_types
+
+        @overload(func)
+        def _fact(*args):
+            value = of_types(*args)
+            return lambda *args: value
+
+        return func
+
+    return decorate
+
+
+def _type_fact_value(func_ir, expr, args):
+    """The constant value of the call ``expr`` to a ``type_fact`` function, or None."""
+    try:
+        fn = func_ir.get_definition(expr.func)
+    except KeyError:
+        return None
+    if not isinstance(fn, (ir.Global, ir.FreeVar)) or expr.kws or expr.vararg:
+        return None
+    try:
+        of_types = _TYPE_FACTS.get(fn.value)
+    except TypeError:  # unhashable
+        return None
+    if of_types is None:
+        return None
+    tys = [_known_type(func_ir, a, args) for a in expr.args]
+    if any(t is None for t in tys):
+        return None
+    return of_types(*tys)
+
+
 @register_pass(mutates_CFG=True, analysis_only=False)
 class StaticArgsToConstants(FunctionPass):
     """A literal-typed argument or record field becomes a constant, so numba prunes
-    its dead branches.
+    its dead branches; so does a call of a ``type_fact`` function on arguments.
 
     numba's dead-branch pruning only sees constants, globals and closure
     variables; a literal *argument* type (a ``static`` argument's ``Code``), or
@@ -182,7 +235,11 @@ class StaticArgsToConstants(FunctionPass):
             for stmt in block.body:
                 if not isinstance(stmt, ir.Assign) or not isinstance(stmt.value, (ir.Arg, ir.Expr)):
                     continue
-                ty = _known_type(func_ir, stmt.value, state.args)
+                if isinstance(stmt.value, ir.Expr) and stmt.value.op == "call":
+                    value = _type_fact_value(func_ir, stmt.value, state.args)
+                    ty = None if value is None else types.literal(value)
+                else:
+                    ty = _known_type(func_ir, stmt.value, state.args)
                 if isinstance(ty, (types.IntegerLiteral, types.BooleanLiteral)):
                     const = ir.Const(ty.literal_value, stmt.value.loc)
                     defs = func_ir._definitions.get(stmt.target.name, [])
@@ -201,6 +258,129 @@ class InlinedStaticArgsToConstants(StaticArgsToConstants):
     _name = "sknn_inlined_static_args_to_constants"
 
 
+#: Prefix of numba's per-function environment pointers (``NumbaEnv`` globals).
+_ENV_PREFIX = "_ZN08NumbaEnv"
+_LINK_ONLY_CLASSES = {}
+
+
+def _link_only_library_class(codegen):
+    """The code-library class of kernels only ever linked into jitted callers, or None.
+
+    numba adds every compiled function's final module to its MCJIT engine and
+    emits machine code for it (``finalize_object``); a wrapper-less kernel's
+    machine code is never called (its callers link its LLVM IR and inline it),
+    so a ``LinkOnly`` library stops before the final module's optimisation
+    and linking: a caller links this IR with everything it calls and optimises
+    it once (a kernel's optimised final module, with its callees' IR linked in
+    and optimised again, used to be re-optimised by every caller); it adds only
+    its environment pointers to the engine (numba sets each compiled
+    function's pointer there, and inlined code reads its callees' through the
+    engine's symbol), and it is cached as that linked LLVM bitcode (a later
+    process compiling a new entry point loads it, emitting its machine code
+    once; a warm first fit never loads it).  Built on the
+    codegen's own library class; None (numba's default) if that class lacks the
+    internals this relies on (checked on numba 0.60 and 0.68).
+    """
+    base = getattr(codegen, "_library_class", None)
+    if base not in _LINK_ONLY_CLASSES:
+        needed = ("_finalize_final_module", "_finalize_dynamic_globals",
+                  "_verify_declare_only_symbols", "serialize_using_bitcode",
+                  "serialize_using_object_code", "_final_module")
+        engine = getattr(codegen, "_engine", None)
+        ok = (base is not None and all(hasattr(base, n) or n == "_final_module" for n in needed)
+              and hasattr(engine, "finalize_object") and hasattr(codegen, "_add_module")
+              and hasattr(codegen, "_create_empty_module"))
+        _LINK_ONLY_CLASSES[base] = _make_link_only(base) if ok else None
+    return _LINK_ONLY_CLASSES[base]
+
+
+def _make_link_only(base):
+    class LinkOnlyCodeLibrary(base):
+        _link_only = True
+
+        def finalize(self):
+            if not self._env_names():  # unexpected (lowering declares one): numba's way
+                self._link_only = False
+                return super().finalize()
+            # no final-module optimisation: the jitted caller linking this IR
+            # optimises it with its own (bottom-up: callees first), once
+            require_global_compiler_lock()
+            self._codegen._check_llvm_bugs()
+            self._raise_if_finalized()
+            if hasattr(self, "_reload_init"):  # numba >= 0.61: callers inherit it
+                for library in self._linking_libraries:
+                    self._reload_init.update(library._reload_init)
+            self._final_module.verify()
+            self._finalize_final_module()
+
+        def _get_module_for_linking(self):
+            # this library's IR and everything it calls: what a caller links
+            self._ensure_finalized()
+            if not self._link_only:
+                return super()._get_module_for_linking()
+            if self._shared_module is None:
+                mod = self._final_module.clone()
+                seen = set()
+                for library in self._linking_libraries:
+                    if library not in seen:
+                        seen.add(library)
+                        mod.link_in(library._get_module_for_linking(), preserve=True)
+                for fn in mod.functions:
+                    if not fn.is_declaration and fn.linkage == llvm.Linkage.external:
+                        fn.linkage = "linkonce_odr"
+                self._shared_module = mod
+            return self._shared_module
+
+        def _env_names(self):
+            return [gv.name for gv in self._final_module.global_variables
+                    if gv.name.startswith(_ENV_PREFIX) and not gv.is_declaration]
+
+        def _finalize_final_module(self):
+            if not self._link_only:
+                return super()._finalize_final_module()
+            envs = self._env_names()
+            self._finalize_dynamic_globals()
+            codegen = self._codegen
+            stub = codegen._create_empty_module(self.name + ".env")
+            ptr = llvmir.IntType(8).as_pointer()
+            for name in envs:
+                gv = llvmir.GlobalVariable(stub, ptr, name)
+                gv.linkage = "common"
+                gv.initializer = llvmir.Constant(ptr, None)
+            codegen._add_module(llvm.parse_assembly(str(stub)))
+            codegen._engine.finalize_object()
+            self._finalized = True
+
+        def serialize_using_object_code(self):
+            if not self._link_only:
+                return super().serialize_using_object_code()
+            # no object code was emitted: cache the IR callers link
+            return (self.name, "bitcode", self._get_module_for_linking().as_bitcode())
+
+    return LinkOnlyCodeLibrary
+
+
+@register_pass(mutates_CFG=False, analysis_only=False)
+class LinkOnlyLibrary(FunctionPass):
+    """A wrapper-less kernel (no CPython or C wrapper: only jitted code calls it)
+    gets a ``LinkOnly`` code library (``_link_only_library_class``)."""
+
+    _name = "sknn_link_only_library"
+
+    def __init__(self):
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        flags = state.flags
+        if state.library is None and flags.no_cpython_wrapper and flags.no_cfunc_wrapper:
+            codegen = state.targetctx.codegen()
+            cls = _link_only_library_class(codegen)
+            if cls is not None:
+                state.library = cls(codegen, state.func_id.func_qualname)
+                state.library.enable_object_caching()
+        return False
+
+
 class KernelPipeline(CompilerBase):
     """numba's nopython pipeline with ``StaticArgsToConstants`` before branch pruning."""
 
@@ -208,6 +388,7 @@ class KernelPipeline(CompilerBase):
         pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
         pm.add_pass_after(StaticArgsToConstants, RewriteSemanticConstants)
         pm.add_pass_after(InlinedStaticArgsToConstants, InlineInlinables)
+        pm.add_pass_after(LinkOnlyLibrary, NopythonTypeInference)
         pm.finalize()
         return [pm]
 

@@ -502,7 +502,7 @@ def predict_threads(threads, kernel, head, deep, wide, out, chunk):
 def slice_block(block, a, b):
     """Rows ``a:b`` of an input block (dense rows, or CSR ``indptr[a:b + 1]``)."""
     dense, data, indices, indptr = block
-    if indptr.shape[0] > 0:
+    if indptr is not None:
         return (dense, data, indices, indptr[a: b + 1])
     if dense.shape[0] > 0:
         return (dense[a:b], data, indices, indptr)

@@ -32,10 +32,13 @@ def _data(task, dtype):
 
 def run_variant(task, dtype, solver=None):
     """One tiny fit + predict of ``task`` ("multiclass", "binary", "regression",
-    "perceptron") in ``dtype`` with ``solver`` (MLPs only), without dropout, batch
+    "perceptron") in ``dtype`` with ``solver`` (MLPs only, on dense and on CSR
+    input), without dropout, batch
     normalization, auxiliary output or wide part: the kernels are compiled for the
     stages a fit uses (``Layers.stages``), and a plain fit is the common one.
     """
+    import scipy.sparse as sp
+
     from . import MLPClassifier, MLPRegressor, Perceptron
 
     X, y = _data(task, dtype)
@@ -44,10 +47,13 @@ def run_variant(task, dtype, solver=None):
         warnings.simplefilter("ignore")
         if task == "perceptron":
             Perceptron(max_iter=2, random_state=0).fit(X, y).predict(X)
-        elif task == "regression":
-            MLPRegressor(**kw).fit(X, y).predict(X)
-        else:
-            MLPClassifier(**kw).fit(X, y).predict_proba(X)
+            return
+        # dense and CSR input: an MLP is compiled for one kind (network.is_sparse)
+        for Xk in (X, sp.csr_matrix(X)):
+            if task == "regression":
+                MLPRegressor(**kw).fit(Xk, y).predict(Xk)
+            else:
+                MLPClassifier(**kw).fit(Xk, y).predict_proba(Xk)
 
 
 def _run_group(variants):
@@ -110,9 +116,10 @@ default=("multiclass", "binary", "regression", "perceptron")
         compiled with the default ``relu`` hidden activation; another
         activation, loss or output compiles its own kernels at its first fit, as
         do dropout, batch normalization, an auxiliary output and wide & deep
-        (a plain fit compiles none of their code); an MLP's sparse input shares
-        the compiled kernels of its task, while ``Perceptron``'s sparse fit and
-        sparse predict compile their own.
+        (a plain fit compiles none of their code).  An MLP's CSR input has its
+        own kernels (a dense fit compiles no CSR code): each MLP variant is
+        compiled for dense and CSR input; ``Perceptron``'s sparse fit and
+        sparse predict compile their own kernels at their first use.
     n_jobs : int, default=None
         Processes compiling at once; ``None`` uses every core.
     verbose : bool, default=False

@@ -1034,8 +1034,8 @@ def test_kernels_accept_read_only_inputs(sparse):
     units, X, Xw, theta, Y, sw = _epoch_case(n=9, n_wide=2)
     perm = np.arange(9, dtype=np.int64)
     deep, wide = _blocks(X, Xw, sparse, np.float64)
-    deep_ro = tuple(_ro(a) for a in deep)
-    wide_ro = tuple(_ro(a) for a in wide)
+    deep_ro = tuple(None if a is None else _ro(a) for a in deep)
+    wide_ro = tuple(None if a is None else _ro(a) for a in wide)
     Y_ro, sw_ro, perm_ro = _ro(Y), _ro(sw), _ro(perm)
     layout_ro = _ro(make_layout(units, 2))
     ref_theta, _, ref_total = ref_train_epoch(theta, _fresh_opt(theta.size, "adam", np.float64),

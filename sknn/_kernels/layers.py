@@ -187,7 +187,6 @@ def _csr_row_keys(data, bits, indices, indptr, out):
         out[i] = mix32(h & _M32)
 
 
-@jit(nogil=True)
 def row_keys(block, out):
     """``out[i]``: a 32-bit key of row i's non-zero values and their columns.
 
@@ -199,9 +198,12 @@ def row_keys(block, out):
     rows give equal keys, so they get equal dropout masks (``dropout_forward``);
     rows differing in one entry collide only where the two values' 32 folded bits
     agree.  A float32 and a float64 copy of X give different keys.
+
+    Called from Python: the storage kind selects the kernel (a dense block's CSR
+    parts are None, ``network.is_sparse``).
     """
     dense, data, indices, indptr = block
-    if indptr.shape[0] > 0:
+    if indptr is not None:
         if data.itemsize == 8:
             _csr_row_keys(data, data.view(np.int64), indices, indptr, out)
         else:

@@ -10,8 +10,9 @@ Workspaces (activations, deltas, pre-activations) are 1-D buffers with room for
 ``cap`` rows per layer; layer ``l`` of a batch of ``nb`` rows is the C-contiguous
 block ``buf[cap * sum(fan_out[:l]):][:nb * fan_out[l]]``.
 
-An input block is a tuple ``(dense, data, indices, indptr)``: a CSR matrix when
-``indptr`` is non-empty, else the dense 2-D array (gathered batch rows).
+An input block is a tuple ``(dense, data, indices, indptr)``: a CSR matrix
+(``dense`` an empty 2-D array), or the dense 2-D array (gathered batch rows) with
+``None`` CSR parts, so that kernels are compiled for one kind (``is_sparse``).
 
 Per-layer stages (layers.py: batch normalization, dropout, the auxiliary
 output) are driven by ``net.layers`` and use the buffers ``lws``: the records
@@ -23,7 +24,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from .._numba import jit, jitable
+from .._numba import jit, type_fact
 from .activations import activation_grad, bias_activate
 from .layers import (
     batch_norm_backward,
@@ -89,16 +90,32 @@ def _hidden_activation(net, l):
     return hidden_activation
 
 
-@jitable
+def _sparse_type(block):
+    """``is_sparse`` of a block's numba type."""
+    return not isinstance(block.types[3], types.NoneType)
+
+
+@type_fact(_sparse_type)
 def is_sparse(block):
-    """Whether an input block is a CSR matrix (the one definition of that test)."""
-    return block[3].shape[0] > 0
+    """Whether an input block is a CSR matrix (the one definition of that test).
+
+    A dense block's CSR parts are ``None``, so in jitted code this is a fact of
+    the block's *type* (``type_fact``): a kernel is compiled for dense or for CSR
+    input, and a dense fit compiles none of the CSR code.
+    """
+    return block[3] is not None
 
 
-@jitable
 def dense_width(block):
     """Columns of a dense block's gathered rows; 0 for a CSR block (no gather buffer)."""
     return 0 if is_sparse(block) else block[0].shape[1]
+
+
+@overload(dense_width)
+def _dense_width(block):
+    if _sparse_type(block):
+        return lambda block: 0
+    return lambda block: block[0].shape[1]
 
 
 @jit(nogil=True)
