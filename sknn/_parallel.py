@@ -9,8 +9,10 @@ phases whose tasks every member claims one at a time from a shared counter:
 1. the chunks: a ``nogil`` numba kernel (``sknn/_kernels/parallel.py``) runs the
    forward and backward pass of the chunk's rows with the member's own workspace
    and writes the chunk's raw gradient into the chunk's own slot;
-2. the blocks of theta (``block_step``): the slots added in chunk order and the
-   optimizer step, block by block (elementwise, so any member may take any block).
+2. the blocks of theta (``block_step``): the slots added in chunk order (the last
+   one inside the optimizer's loop) and the optimizer step, block by block
+   (elementwise, so any member may take any run of blocks: one run on one
+   thread, ``BLOCK_TASKS_PER_THREAD`` runs per thread on more).
 
 The caller never waits for a worker that has not claimed a task: if a worker is
 late (its core is busy) the caller takes every chunk and block itself, closes
@@ -76,6 +78,12 @@ CHUNKS_PER_THREAD = 1
 # step (``block_step``): a few per thread for the dynamic hand-out, each a
 # cache-friendly run of the slots, theta and the optimizer state.
 BLOCK_ELEMS = 32768
+# Tasks (runs of whole blocks, one ``block_step`` call each) per thread in the
+# step phase: enough for the dynamic hand-out (a thread on a busy core takes
+# fewer), few enough that the per-call cost (~10 us from Python) stays small:
+# nine calls a batch of 32768-element blocks cost ~0.05 ms more than one
+# (FMNIST shape, 266k parameters).
+BLOCK_TASKS_PER_THREAD = 2
 # Rows of one predict piece handed to a thread: whole 256-row chunks of
 # ``predict_forward`` (so every row is computed exactly as on one thread), at
 # least this many flops of work each.  FMNIST shape (784, 300, 100, 10), 100000
@@ -371,14 +379,23 @@ def block_bounds(size):
     return np.array([min(i * step, size) for i in range(n)] + [size], dtype=np.int64)
 
 
+def block_groups(n_blocks, threads):
+    """Bounds of the runs of blocks one ``block_step`` call takes: all of them on
+    one thread (one call per batch), else ``BLOCK_TASKS_PER_THREAD`` runs per
+    thread.  Only the hand-out depends on the thread count, not the arithmetic."""
+    n = max(1, min(n_blocks, BLOCK_TASKS_PER_THREAD * threads if threads > 1 else 1))
+    return np.array([(i * n_blocks) // n for i in range(n + 1)], dtype=np.int64)
+
+
 class ChunkedEpochs:
     """Mini-batch epochs with every batch split into ``cap``-row chunks.
 
     Built once per fit: the per-thread workspaces, the chunk gradient slots and
     the team; ``epoch`` runs one epoch (``train_epoch``'s contract).  Each batch
     is one ``Team.run`` of two phases: the chunks (forward and backward, each into
-    its own gradient slot), then the blocks of theta (``block_step``: the slots
-    added in chunk order and the optimizer step, block by block).
+    its own gradient slot), then runs of blocks of theta (``block_groups``;
+    ``block_step``: the slots added in chunk order and the optimizer step, block
+    by block).
     """
 
     def __init__(self, team, records, batch_size, cap, make_workspace):
@@ -392,18 +409,29 @@ class ChunkedEpochs:
         self.n_coef = int(net.layout[0, 3])
         self.bounds = block_bounds(ws.grad.shape[0])
         self.partial = np.zeros(self.bounds.shape[0] - 1)
+        self.groups = block_groups(self.bounds.shape[0] - 1, team.n)
+        self.calls = None
+
+    def _calls(self, theta, records, step, perm):
+        """The compiled entry points of the three kernels, looked up once per fit
+        (``fast``'s argument typing of the records costs ~0.3 ms a lookup)."""
+        if self.calls is None:
+            net, obj, data, ws = records
+            self.calls = (
+                fast(chunk_gradient, theta, net, obj, data, ws, perm[:1], self.cap, ws.grad,
+                     self.losses, 0),
+                fast(block_step, theta, self.n_coef, obj, step, ws.grad, self.grads, 1,
+                     data.sw, perm[:1], step.t, self.bounds, 0, 1, self.partial),
+                fast(batch_finish, obj.alpha, self.losses, 1, self.partial,
+                     self.bounds.shape[0] - 1, data.sw, perm[:1], ws.aux_loss, step.t))
+        return self.calls
 
     def epoch(self, theta, records, step, perm, batch_size):
         net, obj, data, ws = records
         cap, grads, losses, workspaces = self.cap, self.grads, self.losses, self.workspaces
-        bounds, partial, n_coef = self.bounds, self.partial, self.n_coef
+        bounds, partial, n_coef, groups = self.bounds, self.partial, self.n_coef, self.groups
         n_blocks = bounds.shape[0] - 1
-        chunk_call = fast(chunk_gradient, theta, net, obj, data, ws, perm[:1], cap, ws.grad,
-                          losses, 0)
-        block_call = fast(block_step, theta, n_coef, obj, step, ws.grad, grads, 1, data.sw,
-                          perm[:1], step.t, 0, 1, partial, 0)
-        finish_call = fast(batch_finish, obj.alpha, losses, 1, partial, n_blocks, data.sw,
-                           perm[:1], ws.aux_loss, step.t)
+        chunk_call, block_call, finish_call = self._calls(theta, records, step, perm)
         grad, sw, alpha, aux_loss = ws.grad, data.sw, obj.alpha, ws.aux_loss
         t = step.t
         total = 0.0
@@ -416,12 +444,12 @@ class ChunkedEpochs:
             chunk_call(theta, net, obj, data, workspaces[member], perm[a: min(a + cap, stop)],
                        cap, grad if c == 0 else grads[c - 1], losses, c)
 
-        def block(member, b):
+        def block(member, g):
             block_call(theta, n_coef, obj, step, grad, grads, batch[2], sw, batch[3], batch[4],
-                       bounds[b], bounds[b + 1], partial, b)
+                       bounds, groups[g], groups[g + 1], partial)
 
         run = self.team.run
-        phases = [[1, chunk], (n_blocks, block)]
+        phases = [[1, chunk], (groups.shape[0] - 1, block)]
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             n_chunks = -(-(stop - start) // cap)

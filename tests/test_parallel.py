@@ -198,6 +198,65 @@ def test_chunked_epochs_small_network(monkeypatch):
         np.testing.assert_allclose(one.loss_curve_, whole.loss_curve_, rtol=1e-12)
 
 
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("n_chunks", [1, 2, 4])
+def test_block_step_matches_one_step_on_summed_chunks(dtype, solver, n_chunks):
+    """``block_step`` over runs of blocks (any split of the runs) is bitwise one
+    ``optimizer_step`` over all of theta on ``((g0 + g1) + g2) + ...``, and its
+    per-block L2 shares are the blocks' sums of squares."""
+    from collections import namedtuple
+
+    from sknn._kernels.optimizers import ADAM, SGD, optimizer_step
+    from sknn._kernels.parallel import block_step
+
+    rng = np.random.RandomState(3)
+    size, n_coef = 1000, 830
+    bounds = np.array([0, 96, 320, 512, 800, 1000], dtype=np.int64)
+    theta = rng.normal(size=size).astype(dtype)
+    g0 = rng.normal(size=size).astype(dtype)
+    slots = rng.normal(size=(3, size)).astype(dtype)
+    m = rng.normal(size=size).astype(dtype)
+    v = rng.uniform(0, 2, size=size).astype(dtype)
+    code = {"adam": ADAM, "sgd": SGD}[solver]
+    Step = namedtuple("Step", "m v solver learning_rate momentum nesterov beta_1 beta_2 epsilon")
+    Obj = namedtuple("Obj", "alpha")
+    sw = rng.uniform(0.5, 2, size=20)
+    rows = np.arange(20)[::-1].copy()
+    raw = g0.copy()
+    for k in range(n_chunks - 1):
+        raw = raw + slots[k]
+    ref = [theta.copy(), raw, m.copy(), v.copy()]
+    sw_sum = 0.0
+    for r in rows:
+        sw_sum += sw[r]
+    optimizer_step(*ref, n_coef, 1e-2, sw_sum, code, 0.01, 0.9, True, 0.9, 0.999, 1e-8, 4)
+    for runs in ([0, 5], [0, 2, 3, 5]):
+        th, grad, mm, vv = theta.copy(), g0.copy(), m.copy(), v.copy()
+        partial = np.full(5, np.nan)
+        step = Step(mm, vv, code, 0.01, 0.9, True, 0.9, 0.999, 1e-8)
+        for b0, b1 in zip(runs[:-1], runs[1:]):
+            block_step(th, n_coef, Obj(1e-2), step, grad, slots, n_chunks, sw, rows, 4,
+                       bounds, b0, b1, partial)
+        np.testing.assert_array_equal(th, ref[0])
+        np.testing.assert_array_equal(mm, ref[2])
+        np.testing.assert_array_equal(vv, ref[3])
+        for b in range(5):
+            lo, hi = bounds[b], min(bounds[b + 1], n_coef)
+            part = theta[lo:max(lo, hi)]
+            assert partial[b] == pytest.approx(float(np.dot(part, part)), rel=1e-5)
+
+
+def test_block_groups():
+    for n_blocks in (1, 2, 9, 40):
+        for threads in (1, 2, 3, 8):
+            g = par.block_groups(n_blocks, threads)
+            assert g[0] == 0 and g[-1] == n_blocks and np.all(np.diff(g) >= 1)
+            assert len(g) - 1 == (1 if threads == 1 else
+                                  min(n_blocks, par.BLOCK_TASKS_PER_THREAD * threads))
+
+
 def _threads_used(est, X, y):
     return est._n_threads
 

@@ -6,16 +6,17 @@ calling thread's own workspace, releases the GIL and writes only to buffers
 that belong to that chunk, so any thread may run any chunk.
 
 Determinism: each chunk's raw gradient lands in its own slot; ``block_step``
-(one block of theta per call, any thread) adds the slots in chunk order for
-every element and applies the elementwise optimizer step, so a given chunk
-layout gives bitwise the same weights on any number of threads.  (One thread
+(a run of fixed blocks of theta per call, any thread) adds the slots in chunk
+order for every element (the last inside the optimizer's loop) and applies the
+elementwise optimizer step, so a given chunk layout gives bitwise the same
+weights on any number of threads.  (One thread
 does not split batches: ``train_epoch``, one call per epoch.)
 """
 
 from .._numba import jit
 from .epoch import batch_gradient, gather_targets
 from .network import unit_offsets
-from .optimizers import optimizer_step, sum_squares
+from .optimizers import optimizer_step, optimizer_step_plus, sum_squares
 
 
 @jit(nogil=True)
@@ -60,32 +61,43 @@ def batch_weight(sw, rows):
 
 
 @jit(nogil=True)
-def block_step(theta, n_coef, obj, step, grad, grads, n_chunks, sw, rows, t, lo, hi,
-               partial, b):
+def block_step(theta, n_coef, obj, step, grad, grads, n_chunks, sw, rows, t, bounds, b0, b1,
+               partial):
     """Combine a batch's chunk gradients and take the optimizer step, for the
-    elements ``lo:hi`` of theta (one block; blocks are independent, so any thread
-    may take any block).
+    blocks ``b0:b1`` of theta (block ``b`` is ``bounds[b]:bounds[b + 1]``; blocks
+    are independent, so any thread may take any run of them).
 
-    Adds the chunk slots into ``grad[lo:hi]`` in chunk order (``grad`` holds chunk
-    0's gradient, ``grads[k]`` chunk ``k + 1``'s) and applies the optimizer's
-    update number ``t`` to the block: per element the same operations as one
-    ``optimizer_step`` over all of theta, bitwise.  ``partial[b]`` receives the block's share of the
-    L2 sum of squares (coefficients before the update); ``batch_finish`` adds the
-    shares in block order.  Nothing for a batch whose weights sum to zero.
+    Per element the chunk gradients are added in chunk order (``grad`` holds
+    chunk 0's, ``grads[k]`` chunk ``k + 1``'s: ``((g0 + g1) + g2) + ...``), the
+    last one inside the update loop (``optimizer_step_plus``), and the
+    optimizer's update number ``t`` is applied: per element the same operations
+    as one ``optimizer_step`` over all of theta on the summed gradient, bitwise.
+    ``partial[b]`` receives block ``b``'s share of the L2 sum of squares
+    (coefficients before the update); ``batch_finish`` adds the shares in block
+    order.  Nothing for a batch whose weights sum to zero.
     """
     sw_sum = batch_weight(sw, rows)
-    partial[b] = 0.0
+    for b in range(b0, b1):
+        partial[b] = 0.0
     if sw_sum <= 0:
         return
-    for k in range(n_chunks - 1):
-        g = grads[k]
-        for i in range(lo, hi):
-            grad[i] += g[i]
-    nc = min(max(n_coef - lo, 0), hi - lo)
-    partial[b] = optimizer_step(theta[lo:hi], grad[lo:hi], step.m[lo:hi], step.v[lo:hi], nc,
-                                obj.alpha, sw_sum, step.solver, step.learning_rate,
-                                step.momentum, step.nesterov, step.beta_1, step.beta_2,
-                                step.epsilon, t)
+    for b in range(b0, b1):
+        lo, hi = bounds[b], bounds[b + 1]
+        for k in range(n_chunks - 2):  # all but the last slot: into grad, in order
+            g = grads[k]
+            for i in range(lo, hi):
+                grad[i] += g[i]
+        nc = min(max(n_coef - lo, 0), hi - lo)
+        if n_chunks > 1:
+            partial[b] = optimizer_step_plus(
+                theta[lo:hi], grad[lo:hi], grads[n_chunks - 2][lo:hi], step.m[lo:hi],
+                step.v[lo:hi], nc, obj.alpha, sw_sum, step.solver, step.learning_rate,
+                step.momentum, step.nesterov, step.beta_1, step.beta_2, step.epsilon, t)
+        else:
+            partial[b] = optimizer_step(
+                theta[lo:hi], grad[lo:hi], step.m[lo:hi], step.v[lo:hi], nc, obj.alpha,
+                sw_sum, step.solver, step.learning_rate, step.momentum, step.nesterov,
+                step.beta_1, step.beta_2, step.epsilon, t)
 
 
 @jit(nogil=True)
