@@ -70,6 +70,7 @@ from ._threads import blas_threads_for, one_blas_thread, predict_blas_threads_fo
 from ._transaction import raise_pending_interrupt, training_interrupts
 from ._validation import (
     check_finite_output,
+    check_finite_prediction,
     check_loss_weights,
     validate_data,
     validate_prediction_input,
@@ -78,6 +79,8 @@ from ._warnings import user_stacklevel
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
+# Validation options of the input to predict and transform.
+_PREDICT_VALIDATION = dict(accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32))
 # Rows per chunk of the full-batch L-BFGS pass: bounds workspace memory.
 _CHUNK_ROWS = 4096
 
@@ -558,14 +561,16 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         wide_X = None if self._wide_idx is None else X[:, self._wide_idx]
         return _block(deep_X, dtype), _block(wide_X, dtype)
 
-    def _raw_output(self, X, name="X"):
+    def _raw_output(self, X, name="X", unchecked=None):
         """Network output for validated X (model dtype), as an (n, n_outputs) array;
-        ValueError naming ``name`` where it is not finite (never a NaN answer)."""
+        ValueError naming ``name`` where it is not finite (never a NaN answer).
+        ``unchecked``: the caller's X, whose finiteness validation left to the
+        kernel (``_forward``): a non-finite output first validates it in full."""
         net = contract.network(self)
         self._check_layout(net)
         deep, wide = self._input_blocks(X)
         theta, net = self._plain_network(net)
-        return self._run_network(theta, net, deep, wide, X.shape[0], name)
+        return self._run_network(theta, net, deep, wide, X.shape[0], name, unchecked)
 
     def _plain_network(self, net=None):
         """``(theta, net)`` of the plain network predict evaluates: batch
@@ -580,7 +585,7 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         return (pack(coefs, intercepts, self._theta.dtype),
                 net._replace(layout=make_layout(self._layer_units(), net.n_wide)))
 
-    def _run_network(self, theta, net, deep, wide, n_rows, name="X"):
+    def _run_network(self, theta, net, deep, wide, n_rows, name="X", unchecked=None):
         """Output of the plain ``net`` with parameters ``theta`` (``_plain_network``,
         or a run of its layers: ``contract.sub_network``) for ``n_rows`` rows of the
         input blocks; ValueError naming ``name`` where it is not finite."""
@@ -598,18 +603,30 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
             with predict_blas_threads_for(net.layout, chunk):
                 predict_forward(*head, deep, wide, out, chunk)
+        if unchecked is not None:  # scikit-learn's error for a NaN or inf in X
+            check_finite_prediction(self, unchecked, out, **_PREDICT_VALIDATION)
         check_finite_output(out, name, self._theta.dtype)
         return out
 
     def _forward(self, X):
         """Validate X for prediction and return the raw network output."""
-        return self._raw_output(self._prediction_input(X))
+        check_is_fitted(self)
+        # Dense X of the model's dtype whose every column enters the deep block:
+        # the kernel finds a NaN or infinity in X while copying its rows (their
+        # outputs are NaN), so validation need not read X once more (~6% of a
+        # large prediction, on one thread); a non-finite output then takes X
+        # through the full validation, which names the bad input.
+        kernel_checks = (type(X) is np.ndarray and X.dtype == self._theta.dtype
+                         and self._deep_idx is None and self._wide_idx is None)
+        Xv = validate_prediction_input(self, X, check_finite=not kernel_checks,
+                                       **_PREDICT_VALIDATION)
+        return self._raw_output(_as_model_input(Xv, self._theta.dtype, "X"),
+                                unchecked=X if kernel_checks and Xv is X else None)
 
     def _prediction_input(self, X):
         """X validated for prediction (or transform), in the kernels' form."""
         check_is_fitted(self)
-        X = validate_prediction_input(self, X, accept_sparse=["csr", "csc"],
-                                      dtype=(np.float64, np.float32))
+        X = validate_prediction_input(self, X, **_PREDICT_VALIDATION)
         return _as_model_input(X, self._theta.dtype, "X")
 
     def _layer_units(self):

@@ -71,7 +71,7 @@ def validate_data(estimator, X="no_validation", y="no_validation", *, names=("X"
     return out
 
 
-def validate_prediction_input(estimator, X, **kwargs):
+def validate_prediction_input(estimator, X, check_finite=True, **kwargs):
     """``validate_data(estimator, X, reset=False, **kwargs)`` for predict, shortcut where
     the answer is known: a plain float32/float64 NumPy matrix with the fitted
     feature count, finite, for a model fitted without feature names.
@@ -82,12 +82,16 @@ def validate_prediction_input(estimator, X, **kwargs):
     clear in one cheap pass, takes the full path, which also words every error.
     ``kwargs`` (``accept_sparse``, ``dtype``) are the full path's; the ones sknn
     passes all keep a float32/float64 matrix as it is.
+
+    ``check_finite=False``: the shortcut does not read X's values (a caller whose
+    kernel finds non-finite inputs itself, then calls :func:`check_finite_prediction`
+    on its output); the full path still checks them.
     """
     if (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _FLOAT_DTYPES
             and X.shape[0] > 0 and X.shape[1] == getattr(estimator, "n_features_in_", None)
             and "feature_names_in_" not in estimator.__dict__
             # one pass: a sum is finite only if every term is (overflow goes the long way)
-            and np.isfinite(np.add.reduce(X, axis=None))):
+            and (not check_finite or np.isfinite(np.add.reduce(X, axis=None)))):
         return X
     return validate_data(estimator, X, reset=False, **kwargs)
 

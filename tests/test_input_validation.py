@@ -634,3 +634,24 @@ def test_perceptron_partial_fit_refuses_reassigned_coef_of_another_shape(attr, s
     setattr(est, attr, np.zeros(shape))
     with pytest.raises(ValueError, match=rf"{attr} has shape"):
         est.partial_fit(X30, Y30_CLF)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_predict_names_a_non_finite_input_that_relu_would_hide(dtype, value):
+    """Predict leaves X's finiteness check to the kernel (the row copy marks the
+    row): a -inf under all-positive first-layer weights gives ReLU(-inf) = 0, a
+    finite answer, yet scikit-learn's error must come, also on two threads."""
+    rng = np.random.RandomState(0)
+    Xf = rng.normal(size=(600, 5)).astype(dtype)
+    yf = (Xf[:, 0] > 0).astype(int)
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(Xf, yf)
+    est.coefs_[0][2, :] = np.abs(est.coefs_[0][2, :]) + 0.1  # views on the parameters
+    expected = est.predict(Xf)
+    Xb = Xf.copy()
+    Xb[500, 2] = value
+    for n_jobs in (1, 2):
+        est.set_params(n_jobs=n_jobs)
+        with pytest.raises(ValueError, match="X contains (NaN|infinity)"):
+            est.predict(Xb)
+        np.testing.assert_array_equal(est.predict(Xf), expected)
