@@ -603,9 +603,10 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
             # calls skip the limiter, OpenBLAS runs their GEMMs on one thread anyway.
             with predict_blas_threads_for(net.layout, chunk):
                 predict_forward(*head, deep, wide, out, chunk)
-        if unchecked is not None:  # scikit-learn's error for a NaN or inf in X
-            check_finite_prediction(self, unchecked, out, **_PREDICT_VALIDATION)
-        check_finite_output(out, name, self._theta.dtype)
+        if not np.isfinite(np.add.reduce(out, axis=None)):  # one pass: every term is finite
+            if unchecked is not None:  # scikit-learn's error for a NaN or inf in X
+                check_finite_prediction(self, unchecked, out, **_PREDICT_VALIDATION)
+            check_finite_output(out, name, self._theta.dtype)
         return out
 
     def _forward(self, X):
