@@ -81,7 +81,7 @@ BLOCK_ELEMS = 32768
 # Tasks (runs of whole blocks, one ``block_step`` call each) per thread in the
 # step phase: enough for the dynamic hand-out (a thread on a busy core takes
 # fewer), few enough that the per-call cost (~10 us from Python) stays small:
-# nine calls a batch of 32768-element blocks cost ~0.05 ms more than one
+# nine calls a batch of 32768-element blocks cost ~0.04 ms more than one
 # (FMNIST shape, 266k parameters).
 BLOCK_TASKS_PER_THREAD = 2
 # Rows of one predict piece handed to a thread: whole 256-row chunks of
@@ -410,13 +410,18 @@ class ChunkedEpochs:
         self.bounds = block_bounds(ws.grad.shape[0])
         self.partial = np.zeros(self.bounds.shape[0] - 1)
         self.groups = block_groups(self.bounds.shape[0] - 1, team.n)
-        self.calls = None
+        self.calls = self.calls_key = None
 
     def _calls(self, theta, records, step, perm):
-        """The compiled entry points of the three kernels, looked up once per fit
-        (``fast``'s argument typing of the records costs ~0.3 ms a lookup)."""
-        if self.calls is None:
+        """The compiled entry points of the three kernels, looked up again only for
+        new records (``fast``'s argument typing costs ~0.3 ms a lookup): once per
+        fit, per epoch where an epoch brings its own records (the autoencoder's
+        noisy data, dropout's seed).  The optimizer record is new every epoch but
+        of one type for the whole fit."""
+        key = tuple(id(r) for r in records) + (id(theta),)
+        if self.calls is None or self.calls_key != key:
             net, obj, data, ws = records
+            self.calls_key = key
             self.calls = (
                 fast(chunk_gradient, theta, net, obj, data, ws, perm[:1], self.cap, ws.grad,
                      self.losses, 0),
