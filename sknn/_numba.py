@@ -303,10 +303,16 @@ def _link_only_library_class(codegen):
 def _make_link_only(base):
     class LinkOnlyCodeLibrary(base):
         _link_only = True
+        #: run numba's final-module steps (link the callees, optimise) before
+        #: callers link this IR, as for a library with machine code; only the
+        #: machine code is left out (``LinkOnlyOverloadLibrary``)
+        _optimise = False
 
         def finalize(self):
             if not self._env_names():  # unexpected (lowering declares one): numba's way
                 self._link_only = False
+                return super().finalize()
+            if self._optimise:  # numba's steps; ``_finalize_final_module`` emits nothing
                 return super().finalize()
             # no final-module optimisation: the jitted caller linking this IR
             # optimises it with its own (bottom-up: callees first), once
@@ -322,7 +328,7 @@ def _make_link_only(base):
         def _get_module_for_linking(self):
             # this library's IR and everything it calls: what a caller links
             self._ensure_finalized()
-            if not self._link_only:
+            if not self._link_only or self._optimise:
                 return super()._get_module_for_linking()
             if self._shared_module is None:
                 mod = self._final_module.clone()
@@ -387,6 +393,21 @@ class LinkOnlyLibrary(FunctionPass):
         return False
 
 
+@register_pass(mutates_CFG=False, analysis_only=False)
+class LinkOnlyOverloadLibrary(LinkOnlyLibrary):
+    """``LinkOnlyLibrary`` for an overload's implementation: its final module is
+    linked and optimised as numba does (callers link the same IR as with machine
+    code, so their code is unchanged); only the machine code is left out."""
+
+    _name = "sknn_link_only_overload_library"
+
+    def run_pass(self, state):
+        super().run_pass(state)
+        if getattr(state.library, "_link_only", False):
+            state.library._optimise = True
+        return False
+
+
 class KernelPipeline(CompilerBase):
     """numba's nopython pipeline with ``StaticArgsToConstants`` before branch pruning."""
 
@@ -405,7 +426,7 @@ class OverloadPipeline(CompilerBase):
 
     def define_pipelines(self):
         pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
-        pm.add_pass_after(LinkOnlyLibrary, NopythonTypeInference)
+        pm.add_pass_after(LinkOnlyOverloadLibrary, NopythonTypeInference)
         pm.finalize()
         return [pm]
 
@@ -428,10 +449,11 @@ def _link_only_overloads():
     sknn's ``jitable`` helpers...) without machine code, while sknn compiles.
 
     numba builds an overload's implementation as a dispatcher of its own, with a
-    C wrapper, optimises its final module and emits its machine code, although
-    jitted callers only link its LLVM IR.  Under this context the overload
-    templates' jit decorator adds ``OverloadPipeline`` (a ``LinkOnly`` library)
-    and no wrappers.  numba keeps those implementations per caller's compile
+    C wrapper, and emits its machine code, although jitted callers only link
+    its (optimised) LLVM IR.  Under this context the overload templates' jit
+    decorator adds ``OverloadPipeline`` (a ``LinkOnly`` library that still
+    optimises its final module: callers link the IR they linked before) and no
+    wrappers.  numba keeps those implementations per caller's compile
     flags: a jitted function outside sknn with exactly sknn's flags may link one
     (its IR, as any caller does).  Holds numba's compiler lock (no other thread
     compiles meanwhile).
