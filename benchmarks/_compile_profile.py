@@ -114,6 +114,9 @@ def steps():
         "wide": lambda: MLPRegressor(wide_features="all", **kw).fit(X, yr).predict(X),
         "sparse": lambda: MLPClassifier(**kw).fit(sp.csr_matrix(X), y).predict_proba(
             sp.csr_matrix(X)),
+        "all": lambda: MLPClassifier(dropout=0.2, batch_normalization=True,
+                                     wide_features=[0, 1], **kw).fit(
+            sp.csr_matrix(X), y).predict_proba(sp.csr_matrix(X)),
         "sgd": lambda: MLPClassifier(solver="sgd", **kw).fit(X, y).predict_proba(X),
         "tanh": lambda: MLPClassifier(activation="tanh", **kw).fit(X, y).predict_proba(X),
     }
@@ -156,6 +159,11 @@ def main(names):
         bycat[cat] += v
     print("by pass: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(bycat.items(),
                                                                    key=lambda kv: -kv[1])[:12]))
+    bypass = defaultdict(float)
+    for (_owner, cat), v in prof.self_time.items():
+        bypass[cat.split(" [")[0]] += v
+    print("by pass name: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(
+        bypass.items(), key=lambda kv: -kv[1])[:25]))
     print("JSON " + json.dumps({"rows": rows, "compiles": prof.compiles}))
 
 

@@ -16,6 +16,10 @@ compiled with wrappers on its first Python call (entry points such as
 unless a test calls them).  The twin has its own qualified name, hence its own
 entries in numba's cache: numba keys cache entries on the signature, not on
 the compile options, so the two must never share an index.
+
+Kernels only called from jitted code, and the overload implementations
+(``np.dot``, ``np.empty``...) kernels use, get code libraries without machine
+code (``_link_only_library_class``): their callers link their LLVM IR.
 """
 
 import contextlib
@@ -29,11 +33,13 @@ from llvmlite import ir as llvmir
 from numba import config, njit, types
 from numba.core import ir
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
-from numba.core.compiler_lock import require_global_compiler_lock
+from numba.core.compiler_lock import global_compiler_lock, require_global_compiler_lock
 from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.decorators import jit as njit_decorator
 from numba.core.imputils import impl_ret_borrowed
 from numba.core.registry import CPUDispatcher
 from numba.core.typed_passes import NopythonTypeInference
+from numba.core.typing.templates import _OverloadFunctionTemplate
 from numba.core.untyped_passes import InlineInlinables, RewriteSemanticConstants
 from numba.extending import intrinsic, overload, register_jitable, typeof_impl
 
@@ -285,9 +291,9 @@ def _link_only_library_class(codegen):
     if base not in _LINK_ONLY_CLASSES:
         needed = ("_finalize_final_module", "_finalize_dynamic_globals",
                   "_verify_declare_only_symbols", "serialize_using_bitcode",
-                  "serialize_using_object_code", "_final_module")
+                  "serialize_using_object_code")
         engine = getattr(codegen, "_engine", None)
-        ok = (base is not None and all(hasattr(base, n) or n == "_final_module" for n in needed)
+        ok = (base is not None and all(hasattr(base, n) for n in needed)
               and hasattr(engine, "finalize_object") and hasattr(codegen, "_add_module")
               and hasattr(codegen, "_create_empty_module"))
         _LINK_ONLY_CLASSES[base] = _make_link_only(base) if ok else None
@@ -297,10 +303,16 @@ def _link_only_library_class(codegen):
 def _make_link_only(base):
     class LinkOnlyCodeLibrary(base):
         _link_only = True
+        #: run numba's final-module steps (link the callees, optimise) before
+        #: callers link this IR, as for a library with machine code; only the
+        #: machine code is left out (``LinkOnlyOverloadLibrary``)
+        _optimise = False
 
         def finalize(self):
             if not self._env_names():  # unexpected (lowering declares one): numba's way
                 self._link_only = False
+                return super().finalize()
+            if self._optimise:  # numba's steps; ``_finalize_final_module`` emits nothing
                 return super().finalize()
             # no final-module optimisation: the jitted caller linking this IR
             # optimises it with its own (bottom-up: callees first), once
@@ -316,7 +328,7 @@ def _make_link_only(base):
         def _get_module_for_linking(self):
             # this library's IR and everything it calls: what a caller links
             self._ensure_finalized()
-            if not self._link_only:
+            if not self._link_only or self._optimise:
                 return super()._get_module_for_linking()
             if self._shared_module is None:
                 mod = self._final_module.clone()
@@ -381,6 +393,21 @@ class LinkOnlyLibrary(FunctionPass):
         return False
 
 
+@register_pass(mutates_CFG=False, analysis_only=False)
+class LinkOnlyOverloadLibrary(LinkOnlyLibrary):
+    """``LinkOnlyLibrary`` for an overload's implementation: its final module is
+    linked and optimised as numba does (callers link the same IR as with machine
+    code, so their code is unchanged); only the machine code is left out."""
+
+    _name = "sknn_link_only_overload_library"
+
+    def run_pass(self, state):
+        super().run_pass(state)
+        if getattr(state.library, "_link_only", False):
+            state.library._optimise = True
+        return False
+
+
 class KernelPipeline(CompilerBase):
     """numba's nopython pipeline with ``StaticArgsToConstants`` before branch pruning."""
 
@@ -391,6 +418,65 @@ class KernelPipeline(CompilerBase):
         pm.add_pass_after(LinkOnlyLibrary, NopythonTypeInference)
         pm.finalize()
         return [pm]
+
+
+class OverloadPipeline(CompilerBase):
+    """numba's nopython pipeline for an overload's implementation compiled inside
+    a kernel (``_link_only_overloads``): a ``LinkOnly`` code library."""
+
+    def define_pipelines(self):
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.add_pass_after(LinkOnlyOverloadLibrary, NopythonTypeInference)
+        pm.finalize()
+        return [pm]
+
+
+def _overload_jitter(jitter):
+    """``jitter`` (an overload template's jit decorator) making link-only code."""
+
+    def decorate(**options):
+        if options.get("pipeline_class") is None and options.get("nopython", True):
+            options = dict(options, pipeline_class=OverloadPipeline, no_cpython_wrapper=True,
+                           no_cfunc_wrapper=True)
+        return jitter(**options)
+
+    return decorate
+
+
+@contextlib.contextmanager
+def _link_only_overloads():
+    """Compile the overload implementations kernels use (``np.dot``, ``np.empty``,
+    sknn's ``jitable`` helpers...) without machine code, while sknn compiles.
+
+    numba builds an overload's implementation as a dispatcher of its own, with a
+    C wrapper, and emits its machine code, although jitted callers only link
+    its (optimised) LLVM IR.  Under this context the overload templates' jit
+    decorator adds ``OverloadPipeline`` (a ``LinkOnly`` library that still
+    optimises its final module: callers link the IR they linked before) and no
+    wrappers.  numba keeps those implementations per caller's compile
+    flags: a jitted function outside sknn with exactly sknn's flags may link one
+    (its IR, as any caller does).  Holds numba's compiler lock (no other thread
+    compiles meanwhile).
+    """
+    cls = _OverloadFunctionTemplate
+    get = cls.__dict__.get("_get_jit_decorator")
+    if get is None:  # not numba's internals of 0.60-0.68
+        yield
+        return
+
+    def _get_jit_decorator(self):
+        jitter = get(self)
+        return _overload_jitter(jitter) if jitter is njit_decorator else jitter
+
+    with global_compiler_lock:
+        if cls.__dict__.get("_get_jit_decorator") is not get:  # nested: already on
+            yield
+            return
+        cls._get_jit_decorator = _get_jit_decorator
+        try:
+            yield
+        finally:
+            cls._get_jit_decorator = get
 
 
 class KernelDispatcher(CPUDispatcher):
@@ -425,10 +511,12 @@ def _compile_gc():
 
 class TwinDispatcher(CPUDispatcher):
     """The Python-callable twin; its compiles (and those of the kernels it calls,
-    compiled inside it) run with the garbage collector relaxed (``_compile_gc``)."""
+    compiled inside it) run with the garbage collector relaxed (``_compile_gc``)
+    and build the overload implementations they use link-only
+    (``_link_only_overloads``)."""
 
     def compile(self, sig):
-        with _compile_gc():
+        with _compile_gc(), _link_only_overloads():
             return super().compile(sig)
 
 

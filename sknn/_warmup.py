@@ -33,9 +33,9 @@ def _data(task, dtype):
 def run_variant(task, dtype, solver=None):
     """One tiny fit + predict of ``task`` ("multiclass", "binary", "regression",
     "perceptron") in ``dtype`` with ``solver`` (MLPs only, on dense and on CSR
-    input), without dropout, batch
-    normalization, auxiliary output or wide part: the kernels are compiled for the
-    stages a fit uses (``Layers.stages``), and a plain fit is the common one.
+    input), without dropout, batch normalization, auxiliary output or wide part:
+    the kernels are compiled for the stages a fit uses (``Layers.stages``), and a
+    plain fit is the common one.
     """
     import scipy.sparse as sp
 
