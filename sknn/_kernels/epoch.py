@@ -89,7 +89,12 @@ def scale_delta(D, gb, c):
         gb[j] *= k
 
 
-@jit(nogil=True, static=("loss_code",), inline="always")
+# output_deltas, batch_gradient and network.backward_pass are kernels of their own, not
+# inline="always": their callers link their IR anyway (link-only libraries, _numba.py),
+# while inlining them at numba's IR level cost each train_epoch / loss_grad
+# specialization about 0.5-1 s more typing and lowering; the three calls per batch
+# add 0.2% instructions to a batch-32 California epoch (benchmarks/README.md).
+@jit(nogil=True, static=("loss_code",))
 def output_deltas(net, loss_code, huber_delta, yb, yhat, swb, zpre, deltas, offs, grad, lws):
     """Loss and output deltas of the batch: main head, and the auxiliary one if any.
 
@@ -120,7 +125,7 @@ def output_deltas(net, loss_code, huber_delta, yb, yhat, swb, zpre, deltas, offs
     return (1.0 - w) * wloss + w * aloss, aloss
 
 
-@jit(nogil=True, static=("loss_code",), inline="always")
+@jit(nogil=True, static=("loss_code",))
 def batch_gradient(theta, net, loss_code, huber_delta, deep, wide, rows, offs, yb, swb,
                    acts, zpre, deltas, xbuf, wbuf, wide_tmp, wtbuf, grad, lws):
     """Forward, loss and backward for the batch ``rows``: raw gradient into ``grad``.

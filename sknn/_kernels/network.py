@@ -259,7 +259,7 @@ def transpose_into(W, out):
             out[j, i] = W[i, j]
 
 
-@jit(nogil=True, inline="always")
+@jit(nogil=True)
 def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, wtbuf, sw, lws):
     """Back-propagate the output delta into raw gradients ``grad`` (theta's layout).
 
