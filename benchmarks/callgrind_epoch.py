@@ -11,20 +11,26 @@ per epoch (the fit's count / its epochs, per-fit overhead included, as
 
     python benchmarks/callgrind_epoch.py --refs 898b880,HEAD
     python benchmarks/callgrind_epoch.py --refs 898b880,WORKTREE --cases cal-b32
+    python benchmarks/callgrind_epoch.py --refs HEAD,WORKTREE --params "{'dropout': 0.2}"
 
 ``WORKTREE`` is the working tree as it is.  Needs valgrind and its headers
 (``apt-get install valgrind``) and a C compiler (for the two-line client-request
-helper).  numba's CPU name and features are pinned to the host's in both runs,
-so the code valgrind runs is the code the native run cached.  FMNIST-shaped
+helper).  numba's CPU name and features are pinned in both runs (to the host's by
+default), so the code valgrind runs is the code the native run cached; valgrind
+3.19 cannot execute AVX-512 instructions (SIGILL), so on an AVX-512 host pin an
+older CPU for every ref alike, e.g. ``--cpu haswell``.  ``--params`` adds
+estimator parameters (a Python dict literal) to every fit.  FMNIST-shaped
 cases use 5500 rows (a tenth) to keep the run short: the count per row is what
 is compared.  Exports, caches and output stay in ``--workdir`` (a rerun reuses
 the caches).
 """
 
 import argparse
+import ast
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -64,16 +70,16 @@ def _data(case):
     return X, y
 
 
-def _estimator(case):
+def _estimator(case, params):
     import sknn
 
     _, _, classes, hidden, batch, _, epochs = CASES[case]
     kind = sknn.MLPClassifier if classes else sknn.MLPRegressor
     return kind(hidden_layer_sizes=hidden, batch_size=batch, max_iter=epochs, tol=0.0,
-                n_iter_no_change=epochs + 1, random_state=0)
+                n_iter_no_change=epochs + 1, random_state=0, **params)
 
 
-def child(cases, helper):
+def child(cases, helper, params):
     import ctypes
     import warnings
 
@@ -82,8 +88,8 @@ def child(cases, helper):
         X, y = _data(case)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _estimator(case).fit(X, y)  # warm: kernels from the cache, imports done
-            est = _estimator(case)
+            _estimator(case, params).fit(X, y)  # warm: kernels from the cache, imports done
+            est = _estimator(case, params)
             if lib:
                 lib.cg_start()
             est.fit(X, y)
@@ -94,25 +100,39 @@ def child(cases, helper):
 
 # ----------------------------------------------------------------- parent
 def _export(ref, root):
-    """sknn's sources at ``ref`` in ``root/<ref>`` (the working tree for WORKTREE)."""
+    """(sknn's sources at ``ref``, a name for its numba cache): an export in
+    ``root/<commit>`` (the working tree for WORKTREE).
+
+    Keyed by the commit, not the ref's name (HEAD moves); the working tree's cache is
+    emptied first: numba's cache does not notice an edit to a helper in another file.
+    """
     if ref == "WORKTREE":
-        return REPO
-    dest = root / ref
-    dest.mkdir(exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "sknn"],
-                             check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
-    return dest
+        shutil.rmtree(root / "cache-WORKTREE", ignore_errors=True)
+        return REPO, "WORKTREE"
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", ref], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    dest = root / commit
+    if not dest.exists():
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", commit, "sknn"],
+                                 check=True, capture_output=True).stdout
+        dest.mkdir()
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest, commit
 
 
-def _env(src, cache):
+def _env(src, cache, cpu):
     from llvmlite import binding
     from numba.core.codegen import get_host_cpu_features
 
     env = dict(os.environ, PYTHONPATH=str(src), NUMBA_CACHE_DIR=str(cache),
                PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", NUMBA_CPU_NAME=binding.get_host_cpu_name(),
-               NUMBA_CPU_FEATURES=get_host_cpu_features())
+               MKL_NUM_THREADS="1")
+    if cpu:  # the named CPU's default features (NUMBA_CPU_FEATURES unset)
+        env["NUMBA_CPU_NAME"] = cpu
+        env.pop("NUMBA_CPU_FEATURES", None)
+    else:
+        env.update(NUMBA_CPU_NAME=binding.get_host_cpu_name(),
+                   NUMBA_CPU_FEATURES=get_host_cpu_features())
     return env
 
 
@@ -138,12 +158,16 @@ def main():
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "sknn-callgrind"),
                     help="exports, numba caches (kept: a rerun loads them) and callgrind output")
+    ap.add_argument("--params", default="{}",
+                    help="estimator parameters added to every fit (a dict literal)")
+    ap.add_argument("--cpu", default="",
+                    help="LLVM CPU name numba compiles for in every run (default: the host's)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--helper", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     cases = args.cases.split(",")
     if args.child:
-        child(cases, args.helper)
+        child(cases, args.helper, ast.literal_eval(args.params))
         return
     refs = args.refs.split(",")
     root = pathlib.Path(args.workdir)
@@ -154,9 +178,10 @@ def main():
                    check=True)
     results = {}
     for ref in refs:
-        src = _export(ref, root)
-        env = _env(src, root / f"cache-{ref}")
-        cmd = [sys.executable, __file__, "--child", "--cases", args.cases]
+        src, key = _export(ref, root)
+        env = _env(src, root / f"cache-{key}" / (args.cpu or "host"), args.cpu)
+        cmd = [sys.executable, __file__, "--child", "--cases", args.cases,
+               "--params", args.params]
         print(f"{ref}: filling the numba cache natively ...", flush=True)
         subprocess.run(cmd, env=env, check=True, cwd=root)
         out = root / f"callgrind-{ref}.out"
@@ -168,7 +193,7 @@ def main():
                         "--helper", str(helper)],
                        env=env, check=True, cwd=root, stderr=subprocess.DEVNULL)
         results[ref] = _counts(out)
-    print()
+    print(f"\nparams {args.params}, CPU {args.cpu or 'host'}")
     print("| case | epochs | " + " | ".join(f"{r} instr/epoch" for r in refs)
           + " | " + " | ".join(f"{r} / {refs[0]}" for r in refs[1:]) + " |")
     print("|---" * (2 + 2 * len(refs) - 1) + "|")
