@@ -27,7 +27,7 @@ from sknn._kernels.epoch import PREDICT_ROWS, loss_grad, predict_forward, train_
 from sknn._kernels.layers import no_layers
 from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, pointwise_loss
 from sknn._kernels.network import transpose_into, transpose_workspace_size
-from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, optimizer_step_plus, sum_squares
+from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
 from sknn._kernels.records import Data, Network, Objective, OptimizerStep
 from sknn._layout import make_layout, n_params
 
@@ -610,7 +610,7 @@ def test_optimizer_step(solver, momentum, nesterov, t, dtype):
                                                       solver, lr, momentum, nesterov, b1, b2,
                                                       eps, t)
     grad_before = raw.copy()
-    sumsq = optimizer_step(theta, raw, m, v, n_coef, alpha, sw_sum,
+    sumsq = optimizer_step(theta, raw, None, m, v, n_coef, alpha, sw_sum,
                            {"sgd": SGD, "adam": ADAM}[solver], lr, momentum, nesterov, b1, b2,
                            eps, t)
     rtol = 1e-12 if dtype == np.float64 else 2e-5
@@ -628,8 +628,8 @@ def test_optimizer_step(solver, momentum, nesterov, t, dtype):
 @pytest.mark.parametrize("solver,momentum,nesterov,t", [
     ("sgd", 0.9, True, 1), ("sgd", 0.5, False, 3), ("adam", 0.0, False, 1), ("adam", 0.0, False, 6),
 ])
-def test_optimizer_step_plus(solver, momentum, nesterov, t, dtype):
-    """The step on ``grad + last`` (a split batch's last chunk added in the loop):
+def test_optimizer_step_last(solver, momentum, nesterov, t, dtype):
+    """The step with ``last`` on ``grad + last`` (a split batch's last chunk added in the loop):
     bitwise ``optimizer_step`` on the sum, and ``grad`` / ``last`` left alone."""
     rng = np.random.RandomState(6)
     size, n_coef = 53, 37
@@ -642,14 +642,14 @@ def test_optimizer_step_plus(solver, momentum, nesterov, t, dtype):
         v = np.empty(0, dtype=dtype)
     code = {"sgd": SGD, "adam": ADAM}[solver]
     args = (n_coef, 0.3, 7.5, code, 0.01, momentum, nesterov, 0.85, 0.995, 1e-8, t)
-    ref = [theta.copy(), grad + last, m.copy(), v.copy()]
+    ref = [theta.copy(), grad + last, None, m.copy(), v.copy()]
     ref_sumsq = optimizer_step(*ref, *args)
     before = grad.copy(), last.copy()
-    sumsq = optimizer_step_plus(theta, grad, last, m, v, *args)
+    sumsq = optimizer_step(theta, grad, last, m, v, *args)
     assert sumsq == ref_sumsq
     np.testing.assert_array_equal(theta, ref[0])
-    np.testing.assert_array_equal(m, ref[2])
-    np.testing.assert_array_equal(v, ref[3])
+    np.testing.assert_array_equal(m, ref[3])
+    np.testing.assert_array_equal(v, ref[4])
     np.testing.assert_array_equal(grad, before[0])
     np.testing.assert_array_equal(last, before[1])
 

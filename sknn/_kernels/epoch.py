@@ -189,8 +189,8 @@ def train_epoch(theta, net, obj, step, data, ws, perm, batch_size):
                                       grad, lws)
         aux_loss[0] += aloss / sw_sum * nb
         t += 1
-        sumsq = optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, lr, momentum,
-                               nesterov, beta_1, beta_2, epsilon, t)
+        sumsq = optimizer_step(theta, grad, None, m, v, n_coef, alpha, sw_sum, solver, lr,
+                               momentum, nesterov, beta_1, beta_2, epsilon, t)
         total += (wloss + 0.5 * alpha * sumsq) / sw_sum * nb
     return total, t
 

@@ -40,9 +40,17 @@ def sum_squares(x, n):
 
 
 @jit(nogil=True, static=("solver",))
-def optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, learning_rate,
+def optimizer_step(theta, grad, last, m, v, n_coef, alpha, sw_sum, solver, learning_rate,
                    momentum, nesterov, beta_1, beta_2, epsilon, t):
     """Update ``theta`` in place from raw gradients; return sum(W**2) before it.
+
+    The raw gradient is ``grad``, or ``grad + last`` per element when ``last``
+    is an array: a split batch's last chunk (``parallel.block_step``) is added
+    inside the update loops, bitwise the step on the sum, saving a pass that
+    writes ``grad`` and reads it back (the float32 Adam step is memory-bound: a
+    quarter of its traffic).  Neither is written.  ``last is None`` is resolved
+    from the argument's type (numba prunes the dead branch), so each caller
+    compiles one loop body.
 
     SGD keeps its velocity in ``m`` (``v`` unused); Adam its moments in ``m``
     and ``v``.  ``t`` is the 1-based Adam step number.  Formulas and operation
@@ -71,14 +79,16 @@ def optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, learning_ra
         eps = dt(epsilon)
         inv_s = dt(1.0 / sw_sum)
         for i in range(n_coef):
-            g = (grad[i] + a * theta[i]) * inv_s
+            raw = grad[i] if last is None else grad[i] + last[i]
+            g = (raw + a * theta[i]) * inv_s
             mi = b1 * m[i] + c1 * g
             vi = b2 * v[i] + c2 * (g * g)
             m[i] = mi
             v[i] = vi
             theta[i] = theta[i] + (-lr * mi) / (math.sqrt(vi) + eps)
         for i in range(n_coef, n):
-            g = grad[i] * inv_s
+            raw = grad[i] if last is None else grad[i] + last[i]
+            g = raw * inv_s
             mi = b1 * m[i] + c1 * g
             vi = b2 * v[i] + c2 * (g * g)
             m[i] = mi
@@ -88,59 +98,7 @@ def optimizer_step(theta, grad, m, v, n_coef, alpha, sw_sum, solver, learning_ra
         lr = dt(learning_rate)
         mu = dt(momentum)
         for i in range(n):
-            g = (grad[i] + a * theta[i]) / s if i < n_coef else grad[i] / s
-            vel = mu * m[i] - lr * g
-            m[i] = vel
-            if nesterov:
-                theta[i] = theta[i] + (mu * vel - lr * g)
-            else:
-                theta[i] = theta[i] + vel
-    return sumsq
-
-
-@jit(nogil=True, static=("solver",))
-def optimizer_step_plus(theta, grad, last, m, v, n_coef, alpha, sw_sum, solver, learning_rate,
-                        momentum, nesterov, beta_1, beta_2, epsilon, t):
-    """``optimizer_step`` on the raw gradient ``grad + last``, without writing it.
-
-    The last chunk's gradient slot of a split batch (``parallel.block_step``) is
-    added inside the update loops: per element ``grad[i] + last[i]`` then the
-    same operations as ``optimizer_step``, bitwise, while saving a pass that
-    writes ``grad`` and reads it back (the float32 Adam step is memory-bound: a
-    quarter of its traffic).  ``grad`` is left as it was.
-    """
-    dt = theta.dtype.type
-    a = dt(alpha)
-    s = dt(sw_sum)
-    n = theta.shape[0]
-    sumsq = sum_squares(theta, n_coef)
-    if solver == ADAM:
-        lr = dt(adam_step_size(learning_rate, beta_1, beta_2, t))
-        b1 = dt(beta_1)
-        b2 = dt(beta_2)
-        c1 = dt(1.0 - beta_1)
-        c2 = dt(1.0 - beta_2)
-        eps = dt(epsilon)
-        inv_s = dt(1.0 / sw_sum)
-        for i in range(n_coef):
-            g = ((grad[i] + last[i]) + a * theta[i]) * inv_s
-            mi = b1 * m[i] + c1 * g
-            vi = b2 * v[i] + c2 * (g * g)
-            m[i] = mi
-            v[i] = vi
-            theta[i] = theta[i] + (-lr * mi) / (math.sqrt(vi) + eps)
-        for i in range(n_coef, n):
-            g = (grad[i] + last[i]) * inv_s
-            mi = b1 * m[i] + c1 * g
-            vi = b2 * v[i] + c2 * (g * g)
-            m[i] = mi
-            v[i] = vi
-            theta[i] = theta[i] + (-lr * mi) / (math.sqrt(vi) + eps)
-    else:
-        lr = dt(learning_rate)
-        mu = dt(momentum)
-        for i in range(n):
-            raw = grad[i] + last[i]
+            raw = grad[i] if last is None else grad[i] + last[i]
             g = (raw + a * theta[i]) / s if i < n_coef else raw / s
             vel = mu * m[i] - lr * g
             m[i] = vel

@@ -16,7 +16,7 @@ does not split batches: ``train_epoch``, one call per epoch.)
 from .._numba import jit
 from .epoch import batch_gradient, gather_targets
 from .network import unit_offsets
-from .optimizers import optimizer_step, optimizer_step_plus, sum_squares
+from .optimizers import optimizer_step, sum_squares
 
 
 @jit(nogil=True)
@@ -69,7 +69,7 @@ def block_step(theta, n_coef, obj, step, grad, grads, n_chunks, sw, rows, t, bou
 
     Per element the chunk gradients are added in chunk order (``grad`` holds
     chunk 0's, ``grads[k]`` chunk ``k + 1``'s: ``((g0 + g1) + g2) + ...``), the
-    last one inside the update loop (``optimizer_step_plus``), and the
+    last one inside the update loop (``optimizer_step``'s ``last``), and the
     optimizer's update number ``t`` is applied: per element the same operations
     as one ``optimizer_step`` over all of theta on the summed gradient, bitwise.
     ``partial[b]`` receives block ``b``'s share of the L2 sum of squares
@@ -89,13 +89,13 @@ def block_step(theta, n_coef, obj, step, grad, grads, n_chunks, sw, rows, t, bou
                 grad[i] += g[i]
         nc = min(max(n_coef - lo, 0), hi - lo)
         if n_chunks > 1:
-            partial[b] = optimizer_step_plus(
+            partial[b] = optimizer_step(
                 theta[lo:hi], grad[lo:hi], grads[n_chunks - 2][lo:hi], step.m[lo:hi],
                 step.v[lo:hi], nc, obj.alpha, sw_sum, step.solver, step.learning_rate,
                 step.momentum, step.nesterov, step.beta_1, step.beta_2, step.epsilon, t)
-        else:
+        else:  # a separate call: ``None`` must reach optimizer_step as its own type
             partial[b] = optimizer_step(
-                theta[lo:hi], grad[lo:hi], step.m[lo:hi], step.v[lo:hi], nc, obj.alpha,
+                theta[lo:hi], grad[lo:hi], None, step.m[lo:hi], step.v[lo:hi], nc, obj.alpha,
                 sw_sum, step.solver, step.learning_rate, step.momentum, step.nesterov,
                 step.beta_1, step.beta_2, step.epsilon, t)
 
