@@ -257,17 +257,23 @@ def test_real_sigint_leaves_the_model_equal_to_a_replay_of_its_epochs(name, solv
 def test_interrupt_deferral_restores_the_handler_and_leaves_other_threads_alone():
     import signal
 
-    before = signal.getsignal(signal.SIGINT)
-    est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
-    seen = {}
-    est.set_params(callbacks=[LambdaCallback(
-        on_epoch_end=lambda e, i, logs: seen.update(h=signal.getsignal(signal.SIGINT)))])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, Y_REG)
+    # Python's own handler, as in an interactive session: a test runner started as a
+    # background job of a non-interactive shell inherits SIG_IGN, which sknn leaves alone
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        before = signal.getsignal(signal.SIGINT)
+        est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+        seen = {}
+        est.set_params(callbacks=[LambdaCallback(
+            on_epoch_end=lambda e, i, logs: seen.update(h=signal.getsignal(signal.SIGINT)))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, Y_REG)
+            assert signal.getsignal(signal.SIGINT) is before
+            assert seen["h"] is not before  # held during the loop
+            t = threading.Thread(target=est.fit, args=(X, Y_REG))  # no handler off the main thread
+            t.start()
+            t.join()
         assert signal.getsignal(signal.SIGINT) is before
-        assert seen["h"] is not before  # held during the loop
-        t = threading.Thread(target=est.fit, args=(X, Y_REG))  # no handler off the main thread
-        t.start()
-        t.join()
-    assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, inherited)
