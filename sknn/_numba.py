@@ -40,7 +40,7 @@ from numba.core.imputils import impl_ret_borrowed
 from numba.core.registry import CPUDispatcher
 from numba.core.typed_passes import NopythonTypeInference
 from numba.core.typing.templates import _OverloadFunctionTemplate
-from numba.core.untyped_passes import InlineInlinables, RewriteSemanticConstants
+from numba.core.untyped_passes import RewriteSemanticConstants
 from numba.extending import intrinsic, overload, register_jitable, typeof_impl
 
 __all__ = ["Code", "code_record", "jit", "jitable", "python_dispatcher", "type_fact"]
@@ -225,8 +225,7 @@ class StaticArgsToConstants(FunctionPass):
     variables; a literal *argument* type (a ``static`` argument's ``Code``), or
     the literal type of a field of a record argument (a ``Code`` field of a
     ``code_record``, e.g. an option switched off), is turned into the constant it
-    stands for before that pruning runs.  It runs again after numba inlines the
-    ``inline="always"`` kernels, whose arguments are then the caller's.
+    stands for before that pruning runs.
     """
 
     _name = "sknn_static_args_to_constants"
@@ -255,13 +254,6 @@ class StaticArgsToConstants(FunctionPass):
                     stmt.value = const
                     changed = True
         return changed
-
-
-@register_pass(mutates_CFG=True, analysis_only=False)
-class InlinedStaticArgsToConstants(StaticArgsToConstants):
-    """``StaticArgsToConstants`` again, on the code of inlined kernels."""
-
-    _name = "sknn_inlined_static_args_to_constants"
 
 
 #: Prefix of numba's per-function environment pointers (``NumbaEnv`` globals).
@@ -414,7 +406,6 @@ class KernelPipeline(CompilerBase):
     def define_pipelines(self):
         pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
         pm.add_pass_after(StaticArgsToConstants, RewriteSemanticConstants)
-        pm.add_pass_after(InlinedStaticArgsToConstants, InlineInlinables)
         pm.add_pass_after(LinkOnlyLibrary, NopythonTypeInference)
         pm.finalize()
         return [pm]
@@ -561,7 +552,15 @@ def jit(static=(), **options):
     ``static``: names of int-code arguments the kernel is compiled once per value
     of, when its caller passes a ``Code`` (see ``Code``); other literal argument
     types are widened, so a constant argument does not add a specialization.
+
+    numba's ``inline`` option is refused: callers link a kernel's LLVM IR anyway
+    (link-only libraries), while IR-level inlining cost each caller's
+    specialization typing and lowering time and would bypass the ``static``
+    arguments' pruning, which runs before numba inlines.
     """
+    if "inline" in options:
+        raise ValueError("sknn's jit does not take numba's 'inline' option: kernels are "
+                         "linked into their callers at the LLVM level")
 
     def decorate(func):
         if config.DISABLE_JIT:

@@ -12,11 +12,13 @@ Tests marked ``nojit`` also run as plain Python with ``NUMBA_DISABLE_JIT=1``
 import math
 import warnings
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from _helpers import central_differences
 from _helpers import rel_err as _rel_err
+from numba import config as numba_config
 from scipy.special import erf
 
 from sknn._base import _block, _Workspace
@@ -30,6 +32,7 @@ from sknn._kernels.network import transpose_into, transpose_workspace_size
 from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
 from sknn._kernels.records import Data, Network, Objective, OptimizerStep
 from sknn._layout import make_layout, n_params
+from sknn._numba import Code, jit
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -1129,3 +1132,25 @@ def test_network_without_hidden_layers(n_wide, sparse):
     pred = kernel_predict(theta, units, n_wide, "tanh", "sigmoid", deep, wide, 8, 3)
     _, As = ref_forward(theta, units, n_wide, "tanh", "sigmoid", X, Xw)
     assert _rel_err(pred, As[-1]) < 1e-13
+
+
+# sknn's jit (``sknn/_numba.py``): a ``static`` argument given a ``Code`` compiles
+# only its own branch; numba's IR-level inlining is refused.
+@jit(static=("code",))
+def _static_branch(x, code):
+    if code == 0:
+        return x + 1.0
+    return x.no_such_attribute  # does not type: compiled only for a plain int
+
+
+@pytest.mark.skipif(numba_config.DISABLE_JIT, reason="numba's typing and pruning")
+def test_static_code_compiles_only_its_branch():
+    assert _static_branch(1.0, Code(0)) == 2.0
+    with pytest.raises(numba.TypingError, match="no_such_attribute"):
+        _static_branch(1.0, 0)  # a plain int: the generic kernel, every branch
+
+
+@pytest.mark.nojit
+def test_jit_refuses_numba_inline():
+    with pytest.raises(ValueError, match="'inline'"):
+        jit(inline="always")
