@@ -1233,7 +1233,10 @@ def _as_model_input(X, dtype, name="X"):
     narrowing = np.dtype(X.dtype).itemsize > np.dtype(dtype).itemsize
     if sp.issparse(X):
         X = sp.csr_matrix(X, dtype=dtype)
-        X.sum_duplicates()
+        if not X.has_canonical_format:
+            # sum_duplicates works in place, on arrays csr_matrix may share with the caller's
+            X = X.copy()
+            X.sum_duplicates()
         values = X.data
     else:
         X = values = np.ascontiguousarray(X, dtype=dtype)

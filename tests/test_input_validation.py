@@ -28,6 +28,7 @@ from _helpers import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from sknn import MLPClassifier, MLPRegressor, Perceptron, lr_find
@@ -655,3 +656,33 @@ def test_predict_names_a_non_finite_input_that_relu_would_hide(dtype, value):
         with pytest.raises(ValueError, match="X contains (NaN|infinity)"):
             est.predict(Xb)
         np.testing.assert_array_equal(est.predict(Xf), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["clf", "reg", "perc"])
+def test_non_canonical_csr_is_read_not_rewritten(name, dtype):
+    # Duplicate entries and unsorted column indices make a valid CSR matrix: the
+    # model sums the duplicates on its own copy (scipy's sum_duplicates works in
+    # place, on arrays a same-dtype csr_matrix(X) shares with X), and fits and
+    # predicts as on the canonical matrix.
+    import scipy.sparse as sp
+
+    rows, cols, vals = [], [], []
+    for i, x in enumerate(X.astype(dtype)):
+        for j in (2, 0, 1, 0):  # unsorted, column 0 twice (its value split in halves)
+            rows.append(i)
+            cols.append(j)
+            vals.append(x[j] / 2 if j == 0 else x[j])
+    indptr = np.arange(0, 4 * len(X) + 1, 4, dtype=np.int32)
+    U = sp.csr_matrix((np.array(vals, dtype=dtype), np.array(cols, dtype=np.int32), indptr),
+                      shape=X.shape)
+    assert not U.has_canonical_format
+    saved = [a.copy() for a in (U.data, U.indices, U.indptr)]
+    est, y = make_tiny(name)
+    ref = clone(est).fit(sp.csr_matrix(X.astype(dtype)), y)
+    est.fit(U, y)
+    pred = est.predict(U)
+    for before, after in zip(saved, (U.data, U.indices, U.indptr)):
+        np.testing.assert_array_equal(after, before)
+    np.testing.assert_allclose(pred, ref.predict(sp.csr_matrix(X.astype(dtype))),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)
