@@ -667,10 +667,9 @@ def test_non_canonical_csr_is_read_not_rewritten(name, dtype):
     # predicts as on the canonical matrix.
     import scipy.sparse as sp
 
-    rows, cols, vals = [], [], []
-    for i, x in enumerate(X.astype(dtype)):
+    cols, vals = [], []
+    for x in X.astype(dtype):  # four entries per row (indptr below)
         for j in (2, 0, 1, 0):  # unsorted, column 0 twice (its value split in halves)
-            rows.append(i)
             cols.append(j)
             vals.append(x[j] / 2 if j == 0 else x[j])
     indptr = np.arange(0, 4 * len(X) + 1, 4, dtype=np.int32)
