@@ -363,8 +363,9 @@ class Model:
         return [a.copy() for a in self.W + self.b]
 
 
-def run_epoch(model, X, y, perm, threads, per_phase=4):
-    """One epoch on ``threads`` (1 or 2) threads; returns (mean loss, prof)."""
+def run_epoch(model, X, y, perm, threads, per_phase=4, worker_delay=0.0):
+    """One epoch on ``threads`` (1 or 2) threads; returns (mean loss, prof).
+    ``worker_delay``: seconds the worker sleeps before joining (a descheduled thread)."""
     n = perm.shape[0]
     nbat = -(-n // model.batch)
     ctr = np.zeros(2 * (1 + PHASES * nbat), np.int64)
@@ -373,7 +374,10 @@ def run_epoch(model, X, y, perm, threads, per_phase=4):
     m = model
     args = (X, y, perm, m.batch, *m.W, *m.b, *m.mW, *m.vW, *m.mb, *m.vb, m.Xb, *m.A,
             *m.D, m.scratch, ctr, acc, prof, per_phase, m.t, m.consts)
-    workers = [threading.Thread(target=epoch_kernel, args=(1, *args))] if threads == 2 else []
+    def worker():
+        time.sleep(worker_delay)
+        epoch_kernel(1, *args)
+    workers = [threading.Thread(target=worker)] if threads == 2 else []
     for w in workers:
         w.start()
     epoch_kernel(0, *args)
@@ -429,7 +433,6 @@ def make_data(n, seed=0):
 def check(args):
     X, y = make_data(1000)
     for batch in (200, 32):
-        # 1 thread vs NumPy, float64, 3 batches-worth... a small epoch of 600 rows
         Xs, ys = X[:600].copy(), y[:600].copy()
         perm = np.random.RandomState(1).permutation(600)
         a, r = Model(784, np.float64, batch), Model(784, np.float64, batch)
@@ -441,15 +444,17 @@ def check(args):
         for dtype in (np.float32, np.float64):
             Xd = X.astype(dtype)
             perm = np.random.RandomState(2).permutation(1000)
-            one, two = Model(784, dtype, batch), Model(784, dtype, batch)
-            for _ in range(2):
-                l1, _ = run_epoch(one, Xd, y, perm, 1, args.per_phase)
-                l2, _ = run_epoch(two, Xd, y, perm, 2, args.per_phase)
-            ps1, ps2 = one.copy_params(), two.copy_params()
-            d = max(np.abs(p - q).max() for p, q in zip(ps1, ps2))
-            bit = all(np.array_equal(p, q) for p, q in zip(ps1, ps2))
-            print(f"b{batch} {np.dtype(dtype).name}: 1 vs 2 threads, 2 epochs: max |dW| "
-                  f"{d:.2e}, bitwise {bit}, loss {l1:.10f} / {l2:.10f}")
+            models = [Model(784, dtype, batch) for _ in range(3)]
+            for _ in range(2):  # 1 thread, 2 threads, 2 with a worker joining 20 ms late
+                losses = [run_epoch(m, Xd, y, perm, th, args.per_phase, delay)[0]
+                          for m, th, delay in zip(models, (1, 2, 2), (0, 0, 0.02))]
+            ps1 = models[0].copy_params()
+            for what, m, loss in zip(("2 threads", "late worker"), models[1:], losses[1:]):
+                ps = m.copy_params()
+                d = max(np.abs(p - q).max() for p, q in zip(ps1, ps))
+                bit = all(np.array_equal(p, q) for p, q in zip(ps1, ps))
+                print(f"b{batch} {np.dtype(dtype).name}: 1 thread vs {what}, 2 epochs: max "
+                      f"|dW| {d:.2e}, bitwise {bit}, loss {losses[0]:.10f} / {loss:.10f}")
 
 
 CASES = [(200, np.float32), (200, np.float64), (32, np.float32), (32, np.float64)]
