@@ -1,4 +1,5 @@
-"""Predict latency: sknn vs scikit-learn on 1 and 10 rows (MLPs and Perceptron, float32/64).
+"""Predict latency: sknn vs scikit-learn on 1 and 10 rows (MLPs and Perceptron, float32/64,
+dense and CSR).
 
 Serving one request at a time is dominated by per-call overhead (input validation,
 the BLAS thread limit, kernel dispatch), not by the GEMMs.  Each timing is one
@@ -29,6 +30,7 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
 from bench_perceptron import text_problem  # noqa: E402
 from sklearn import linear_model as sk_linear  # noqa: E402
 from sklearn import neural_network as sk  # noqa: E402
@@ -92,16 +94,16 @@ def main(argv=None):
         for dtype in (np.float64, np.float32):
             X, sk_est, sknn_est = fitted_pair(kind, dtype)
             for method in methods:
-                for n in ROW_COUNTS:
-                    Xn = np.ascontiguousarray(X[:n])
+                for n, sparse in ((n, sparse) for n in ROW_COUNTS for sparse in (False, True)):
+                    Xn = sp.csr_matrix(X[:n]) if sparse else np.ascontiguousarray(X[:n])
                     times = interleaved(
                         {"sklearn": block(getattr(sk_est, method), Xn, args.calls),
                          "sknn": block(getattr(sknn_est, method), Xn, args.calls)},
                         args.repeats, warmup=("sklearn", "sknn"), clock=clock)
                     t_sk = median(times["sklearn"]) / args.calls * 1e6
                     t_nn = median(times["sknn"]) / args.calls * 1e6
-                    report([kind, method, np.dtype(dtype).name, n, f"{t_sk:.0f}",
-                            f"{t_nn:.0f}", f"{t_sk / t_nn:.2f}x"])
+                    report([kind, method, np.dtype(dtype).name + (" CSR" if sparse else ""), n,
+                            f"{t_sk:.0f}", f"{t_nn:.0f}", f"{t_sk / t_nn:.2f}x"])
     for n_classes in SPARSE_CLASSES:
         X64, y = text_problem(n_classes=n_classes)
         for dtype in (np.float64, np.float32):

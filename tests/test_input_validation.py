@@ -685,3 +685,50 @@ def test_non_canonical_csr_is_read_not_rewritten(name, dtype):
         np.testing.assert_array_equal(after, before)
     np.testing.assert_allclose(pred, ref.predict(sp.csr_matrix(X.astype(dtype))),
                                rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["clf", "reg"])
+def test_csr_prediction_skips_sklearn_validation(monkeypatch, name, dtype):
+    # A canonical CSR X of the model's dtype goes straight to the kernel (scikit-learn's
+    # validation costs most of a small sparse prediction), with the full path's answer.
+    import scipy.sparse as sp
+
+    import sknn._base as base
+
+    Xd = X.astype(dtype)
+    est, y = make_tiny(name)
+    est.fit(sp.csr_matrix(Xd), y)
+    with monkeypatch.context() as m:  # the full path's answer
+        m.setattr(base, "csr_prediction_input", lambda *a: None)
+        expected = est.predict(sp.csr_matrix(Xd))
+    np.testing.assert_allclose(expected, est.predict(Xd), rtol=1e-5 if dtype == np.float32
+                               else 1e-12)
+    calls = []
+    full = base.validate_prediction_input
+    monkeypatch.setattr(base, "validate_prediction_input",
+                        lambda *a, **k: calls.append(1) or full(*a, **k))
+    for make in (sp.csr_matrix, sp.csr_array):
+        np.testing.assert_array_equal(est.predict(make(Xd)), expected)
+    assert calls == []
+    est.predict(sp.csr_matrix(X.astype(np.float32 if dtype == np.float64 else np.float64)))
+    assert calls == [1]  # another dtype: the full path converts it
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_csr_prediction_names_a_non_finite_value_that_relu_would_hide(dtype, value):
+    # As for dense X (test above): -inf under positive weights is ReLU(-inf) = 0, a
+    # finite answer, yet the CSR shortcut must raise scikit-learn's error.
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(0)
+    Xf = rng.normal(size=(600, 5)).astype(dtype)
+    yf = (Xf[:, 0] > 0).astype(int)
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(Xf, yf)
+    est.coefs_[0][2, :] = np.abs(est.coefs_[0][2, :]) + 0.1  # views on the parameters
+    Xb = Xf.copy()
+    Xb[500, 2] = value
+    with pytest.raises(ValueError, match="X contains (NaN|infinity)"):
+        est.predict(sp.csr_matrix(Xb))
+    np.testing.assert_array_equal(est.predict(sp.csr_matrix(Xf)), est.predict(Xf))
