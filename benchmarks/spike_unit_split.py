@@ -17,7 +17,9 @@ on the FMNIST shape (784-300-100-10, relu, softmax log-loss, Adam, L2 1e-4):
   Adam step of those rows right away: no gradient slots, no reduction;
 - the output phase's other pieces gather the next batch's rows (double buffer);
 - GEMMs on column blocks in place through numba's ``numba_xxgemm`` (strides as
-  leading dimensions, no copies); BLAS single-threaded.
+  leading dimensions, no copies); BLAS single-threaded;
+- a waiter spins ~5 us, then usleep(20) (its CPU goes idle, so a peer preempted
+  by another job can be pulled over; spinning or sched_yield kept it busy).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/spike_unit_split.py check
     python benchmarks/spike_unit_split.py time --rows 55000 --repeats 7
@@ -58,7 +60,11 @@ ALPHA, LR, BETA1, BETA2, EPS = 1e-4, 1e-3, 0.9, 0.999, 1e-8
 PHASES = 6  # F0, F1, OUT(+gather next), B2, B1, B0
 PHASE_NAMES = ("fwd0", "fwd1", "out+gather", "bwd2", "bwd1", "bwd0")
 JIT = dict(nogil=True, cache=True, error_model="numpy")  # sknn's: divisions vectorise
-SPIN = 2000  # pause instructions (~50-100 us on SkylakeX) before sched_yield
+# A phase's waiter spins SPIN pauses, then sleeps WAIT_SLEEP_US (0: sched_yield).  Under
+# a spinner on cpu 1, b200 float32: SPIN 2000 + sched_yield or usleep(20) 1.24-1.33x the
+# quiet 1-thread epoch; SPIN 100 + usleep(20) 1.06x (a sleeping waiter frees its CPU).
+WAIT_SLEEP_US = 20
+SPIN = 100  # pause instructions (~5 us on SkylakeX) before sleeping
 
 
 # ------------------------------------------------------------------ intrinsics
@@ -101,6 +107,15 @@ def cpu_pause(typingctx):
 @intrinsic
 def sched_yield(typingctx):
     return types.int32(), _call0("sched_yield", ir.IntType(32))
+
+
+@intrinsic
+def usleep(typingctx, us):
+    def codegen(context, builder, sig, args):
+        fnty = ir.FunctionType(ir.IntType(32), [ir.IntType(32)])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "usleep")
+        return builder.call(fn, [builder.trunc(args[0], ir.IntType(32))])
+    return types.int32(types.int64), codegen
 
 
 @intrinsic
@@ -158,6 +173,10 @@ def wait_done(ctr, ph, npc):
         if spins < SPIN:
             cpu_pause()
             spins += 1
+        elif WAIT_SLEEP_US > 0:
+            # sleeping leaves this CPU idle, so the kernel pulls a preempted peer
+            # over (sched_yield keeps it busy: the peer waits behind the spinner)
+            usleep(WAIT_SLEEP_US)
         else:
             sched_yield()
 
@@ -502,20 +521,12 @@ def time_case(args, name, X, y, batch):
     quiet = {f"mine {sp}": (lambda sp=sp: mine(sp)) for sp in args.mine.split(",")}
     quiet.update({f"sknn {j}": (lambda j=int(j): sknn_epoch(X, y, batch, j))
                   for j in args.sknn.split(",") if j})
-    times = interleave(quiet, args.repeats)
-    if args.loaded:
-        loaded = {f"mine {sp} loaded": (lambda sp=sp: mine(sp))
-                  for sp in args.mine.split(",") if sp.startswith("2:")}
+    if args.loaded:  # interleaved with the quiet runs: this machine's speed drifts
+        quiet.update({f"mine {sp} loaded": with_spinner(lambda sp=sp: mine(sp))
+                      for sp in args.mine.split(",") if sp.startswith("2:")})
         if args.sknn:
-            loaded["sknn None loaded"] = lambda: sknn_epoch(X, y, batch, None)
-        spinner = subprocess.Popen(["taskset", "-c", "1", sys.executable, "-c",
-                                    "while True: pass"])
-        try:
-            time.sleep(0.5)
-            times.update(interleave(loaded, args.repeats))
-        finally:
-            spinner.kill()
-            spinner.wait()
+            quiet["sknn None loaded"] = with_spinner(lambda: sknn_epoch(X, y, batch, None))
+    times = interleave(quiet, args.repeats)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"{name}: " + ", ".join(f"{k} {1e3 * v:.0f}" for k, v in med.items()) + " ms")
     one = [v for k, v in med.items() if k.startswith("mine 1:")]
@@ -534,6 +545,20 @@ def time_case(args, name, X, y, batch):
                  for k, nm in enumerate(PHASE_NAMES)]
         print(f"    {spec} (incl. loaded epochs) us/batch busy+wait(pieces) per thread: "
               + "; ".join(cells))
+
+
+def with_spinner(f):
+    """f run while another process spins on cpu 1 ("one core busy")."""
+    def run():
+        spinner = subprocess.Popen(["taskset", "-c", "1", sys.executable, "-c",
+                                    "while True: pass"])
+        try:
+            time.sleep(0.3)
+            return f()
+        finally:
+            spinner.kill()
+            spinner.wait()
+    return run
 
 
 def interleave(contenders, repeats):
