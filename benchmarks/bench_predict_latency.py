@@ -27,6 +27,7 @@ os.environ.setdefault("NUMBA_CACHE_DIR", numba_cache_dir("predict_latency"))
 sys.path.insert(0, str(REPO))
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -94,7 +95,7 @@ def main(argv=None):
         for dtype in (np.float64, np.float32):
             X, sk_est, sknn_est = fitted_pair(kind, dtype)
             for method in methods:
-                for n, sparse in ((n, sparse) for n in ROW_COUNTS for sparse in (False, True)):
+                for n, sparse in itertools.product(ROW_COUNTS, (False, True)):
                     Xn = sp.csr_matrix(X[:n]) if sparse else np.ascontiguousarray(X[:n])
                     times = interleaved(
                         {"sklearn": block(getattr(sk_est, method), Xn, args.calls),
