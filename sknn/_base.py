@@ -55,6 +55,7 @@ from ._layout import (
 from ._parallel import (
     MIN_CHUNK_FLOPS,
     ChunkedEpochs,
+    UnitSplitEpochs,
     chunk_rows,
     forward_flops,
     loss_grad_threads,
@@ -63,6 +64,7 @@ from ._parallel import (
     piece_rows,
     predict_threads,
     team,
+    unit_split_tasks,
 )
 from ._persistence import VersionedStateMixin
 from ._sklearn_callbacks import CallbackSupportMixin, start_fit
@@ -716,14 +718,20 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         scorers = self._scorers()
         callbacks = self._callbacks_begin(incremental)
         self.n_iter_ = 0
-        # Threads (up to the chunks a batch is worth), then the batch's row chunks.
-        self._n_threads = n_threads(getattr(self, "n_jobs", None),
-                                    max_chunks(self._layout, batch_size, self._gamma_off))
+        # Threads (up to the pieces or chunks a batch is worth), then how batches split:
+        # by units (the plain dense network), else by row chunks (sknn._parallel).
+        unit_tasks = unit_split_tasks(net, deep, batch_size)
+        self._n_threads = n_threads(
+            getattr(self, "n_jobs", None),
+            unit_tasks or max_chunks(self._layout, batch_size, self._gamma_off))
         cap = chunk_rows(self._layout, batch_size, self._gamma_off, self._n_threads)
         with self._blas_limit(batch_size), team(self._n_threads) as members:
-            chunked = None if cap >= batch_size else ChunkedEpochs(
-                members, records, batch_size, cap,
-                lambda: contract.fit_workspace(self, cap, deep, wide))
+            if self._n_threads > 1 and unit_tasks:
+                chunked = UnitSplitEpochs(members, records)
+            else:
+                chunked = None if cap >= batch_size else ChunkedEpochs(
+                    members, records, batch_size, cap,
+                    lambda: contract.fit_workspace(self, cap, deep, wide))
             records.append(chunked)
             with training_interrupts():
                 for _ in range(self.max_iter):

@@ -52,6 +52,15 @@ from ._kernels.parallel import (
     chunk_gradient,
     loss_grad_finish,
 )
+from ._kernels.sync import gemm_constants
+from ._kernels.unit_split import (
+    ABORT,
+    MIN_UNIT_PIECE_FLOPS,
+    PIECES_PER_PHASE,
+    partial_slots,
+    scratch_size,
+    unit_split_epoch,
+)
 from ._numba import python_dispatcher
 
 # One chunk's forward and backward flops (3 x forward multiply-adds x 2) below
@@ -96,6 +105,24 @@ MIN_PIECE_FLOPS = 5e8
 def forward_flops(layout):
     """Flops (2 x multiply-adds) of one row's forward GEMMs."""
     return 2.0 * float((layout[:, 0] * layout[:, 1]).sum())
+
+
+# A batch's forward and backward flops (3 x forward multiply-adds x 2) from which
+# the unit split (``unit_split_epoch``) runs it on several threads: its 2 L + 1
+# phase ends cost a few microseconds each, a few percent of such a batch.  The
+# FMNIST shape (784-300-100-10) at batch 32 is 5.1e7.
+MIN_UNIT_SPLIT_FLOPS = 3e7
+
+
+def unit_split_tasks(net, deep, batch_size):
+    """Threads a training batch is worth on the unit split: ``PIECES_PER_PHASE``,
+    or 0 where it does not apply (a CSR or wide input, a layer stage, Windows:
+    no ``usleep``) and 1 where the batch is too small to split."""
+    if (deep[3] is not None or net.n_wide > 0 or net.layers.stages != 0
+            or os.name == "nt"):
+        return 0
+    work = 3.0 * forward_flops(net.layout) * batch_size
+    return PIECES_PER_PHASE if work >= MIN_UNIT_SPLIT_FLOPS else 1
 
 
 def max_chunks(layout, batch_size, gamma_off):
@@ -466,6 +493,66 @@ class ChunkedEpochs:
                                   t)
             total += loss
         return total, t
+
+
+class UnitSplitEpochs:
+    """Mini-batch epochs with every batch's layers split by units across ``team``.
+
+    Each member runs ``unit_split_epoch`` for the whole epoch (one team task per
+    member; a member that is late finds every piece done and returns).  Built
+    once per fit; ``epoch`` has ``train_epoch``'s contract.  The fit's workspace
+    holds the batch's shared buffers; each member has its own scratch.
+    """
+
+    def __init__(self, team, records):
+        net, _, _, ws = records
+        dtype = ws.grad.dtype
+        self.team = team
+        # Cache-line aligned copies of the batch buffers, and a scratch row per member
+        # starting on its own line: a piece's GEMM reads and writes 16-unit column
+        # blocks of them, which then start on a line (unaligned, a float32 epoch
+        # ran 1.1-1.6x slower, varying with where malloc put the buffers).
+        self.ws = ws._replace(**{f: aligned_empty(getattr(ws, f).shape[0], dtype)
+                                 for f in ("acts", "zpre", "deltas", "xbuf", "ybuf", "swbuf")})
+        size = -(-scratch_size(net.layout) // 16) * 16
+        self.scratch = aligned_empty(team.n * size, dtype).reshape(team.n, size)
+        self.partial = np.zeros(partial_slots(net.layout))
+        self.acc = np.zeros(5)
+        self.consts = gemm_constants(dtype)
+
+    def epoch(self, theta, records, step, perm, batch_size):
+        net, obj, data, _ = records
+        ws = self.ws
+        n_phases = 2 * net.layout.shape[0] + 1
+        counters = np.zeros(1 + 2 * n_phases * -(-perm.shape[0] // batch_size), np.int64)
+        acc, partial, scratch, consts = self.acc, self.partial, self.scratch, self.consts
+        acc[:] = 0.0
+        min_flops = float(MIN_UNIT_PIECE_FLOPS)
+        call = fast(unit_split_epoch, 0, theta, net, obj, step, data, ws, perm, batch_size,
+                    counters, acc, partial, scratch, consts, min_flops)
+        ts = [step.t] * self.team.n
+
+        def member_epoch(member, i):
+            try:
+                ts[i] = call(i, theta, net, obj, step, data, ws, perm, batch_size, counters, acc,
+                             partial, scratch, consts, min_flops)
+            except BaseException:
+                counters[ABORT] = 1  # the others stop at their next phase end
+                raise
+
+        self.team.run([(self.team.n, member_epoch)])
+        if acc[3] > 0:  # the last batch's share (add_pending_loss)
+            sumsq = float(sum(partial[: int(acc[4])]))
+            acc[0] += (acc[1] + 0.5 * obj.alpha * sumsq) / acc[2] * acc[3]
+        return float(acc[0]), int(ts[0])
+
+
+def aligned_empty(n, dtype, align=64):
+    """An uninitialised 1-D array of ``n`` elements starting on an ``align``-byte boundary."""
+    itemsize = np.dtype(dtype).itemsize
+    raw = np.empty(n + align // itemsize, dtype=dtype)
+    skip = (-raw.ctypes.data % align) // itemsize
+    return raw[skip: skip + n]
 
 
 def loss_grad_threads(team, workspaces, theta, net, obj, data, ws, sw_sum, chunk):

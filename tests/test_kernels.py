@@ -31,6 +31,7 @@ from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, 
 from sknn._kernels.network import transpose_into, transpose_workspace_size
 from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
 from sknn._kernels.records import Data, Network, Objective, OptimizerStep
+from sknn._kernels.sync import atomic_add, atomic_load, gemm_constants, strided_dot, wait_until
 from sknn._layout import make_layout, n_params
 from sknn._numba import Code, jit
 
@@ -984,6 +985,15 @@ def test_train_epoch_full_batch_is_one_step(solver, nesterov, n_wide):
     np.testing.assert_allclose(opt["m"], ref_opt["m"], rtol=1e-10, atol=1e-13)
 
 
+def _assert_epoch_matches(total, theta, opt, ref_total, ref_theta, ref_opt, solver):
+    """An epoch's loss sum, weights and optimizer state against ``ref_train_epoch``'s."""
+    assert total == pytest.approx(ref_total, rel=1e-12)
+    np.testing.assert_allclose(theta, ref_theta, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(opt["m"], ref_opt["m"], rtol=1e-10, atol=1e-12)
+    if solver == "adam":
+        np.testing.assert_allclose(opt["v"], ref_opt["v"], rtol=1e-10, atol=1e-14)
+
+
 @pytest.mark.nojit
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 @pytest.mark.parametrize("n_wide", [0, 2])
@@ -1002,11 +1012,7 @@ def test_train_epoch_minibatches_match_reference(solver, n_wide, sparse):
     total = kernel_train_epoch(th, opt, *args, deep, wide, Y, sw, perm, 2, 0.1, solver, 0.03,
                                momentum=0.8)
     assert opt["t"] == ref_opt["t"] == 3 + 5
-    assert total == pytest.approx(ref_total, rel=1e-12)
-    np.testing.assert_allclose(th, ref_theta, rtol=1e-11, atol=1e-12)
-    np.testing.assert_allclose(opt["m"], ref_opt["m"], rtol=1e-10, atol=1e-12)
-    if solver == "adam":
-        np.testing.assert_allclose(opt["v"], ref_opt["v"], rtol=1e-10, atol=1e-14)
+    _assert_epoch_matches(total, th, opt, ref_total, ref_theta, ref_opt, solver)
 
 
 @pytest.mark.nojit
@@ -1154,3 +1160,208 @@ def test_static_code_compiles_only_its_branch():
 def test_jit_refuses_numba_inline():
     with pytest.raises(ValueError, match="'inline'"):
         jit(inline="always")
+
+
+# ======================================================== unit split (several threads)
+class _InOrder:
+    """A stand-in for ``sknn._parallel.Team`` that runs a job's tasks one after another
+    in ``order``: the first member does every piece, the later ones find them done
+    (what a worker that starts late sees)."""
+
+    def __init__(self, order):
+        self.n = len(order)
+        self.order = order
+
+    def run(self, phases):
+        for _, fn in phases:
+            for i in self.order:
+                fn(i, i)
+
+
+def kernel_unit_split_epoch(theta, opt, units, hidden, out, loss, hd, X, Y, sw, perm,
+                            batch_size, alpha, solver, lr, members=1, order=None, momentum=0.9,
+                            nesterov=True):
+    """``UnitSplitEpochs.epoch`` (``unit_split_epoch`` on every member) on a ``Team``
+    of ``members`` threads, or on ``_InOrder(order)``; returns the epoch's loss sum.
+    Every phase of these small layers is split as far as 16-unit pieces go."""
+    import sknn._parallel as par
+    from sknn._parallel import Team, UnitSplitEpochs
+
+    par.MIN_UNIT_PIECE_FLOPS, saved = 1.0, par.MIN_UNIT_PIECE_FLOPS
+
+    dtype = theta.dtype
+    layout = make_layout(units, 0)
+    deep, wide = _blocks(X, None, False, dtype)
+    ws = _Workspace(layout, batch_size, deep, wide, hidden, dtype)
+    records = (_net(layout, 0, hidden, out, dtype), Objective(LOSS_CODES[loss], hd, float(alpha)),
+               Data(deep, wide, Y.astype(dtype), sw.astype(dtype)), ws)
+    step = OptimizerStep({"sgd": SGD, "adam": ADAM}[solver], lr, momentum, nesterov, 0.9, 0.999,
+                         1e-8, opt["m"], opt["v"], opt["t"])
+    try:
+        with Team(1 if order else members) as team:
+            split = UnitSplitEpochs(_InOrder(order) if order else team, records)
+            total, t = split.epoch(theta, records, step, perm, batch_size)
+    finally:
+        par.MIN_UNIT_PIECE_FLOPS = saved
+    opt["t"] = t
+    return total
+
+
+@pytest.mark.nojit
+def test_unit_split_pieces():
+    """Pieces: 16-unit aligned, covering every unit once, a power of two in number,
+    none under the flops floor (a phase below it is one piece)."""
+    from sknn._kernels.unit_split import PIECES_PER_PHASE, n_pieces, piece_bounds
+
+    for units in (1, 15, 16, 17, 40, 100, 300, 784):
+        for flops in (1.0, 1e4, 1e9):
+            npc = n_pieces(units, flops, 2e6)
+            assert npc in (1, 2, 4) and npc <= PIECES_PER_PHASE
+            assert npc == 1 or units * flops / npc >= 2e6
+            bounds = [piece_bounds(units, npc, k) for k in range(npc)]
+            assert bounds[0][0] == 0 and bounds[-1][1] == units
+            assert all(a % 16 == 0 and a < b for a, b in bounds)
+            assert all(b == a2 for (_, b), (a2, _) in zip(bounds[:-1], bounds[1:]))
+    assert n_pieces(300, 2 * 200 * 784, 2e6) == 4  # FMNIST's first layer at batch 200
+    assert n_pieces(100, 10.0, 2e6) == 1
+
+
+# Wide enough for several 16-unit pieces per phase (40 inputs: 3, 37 units: 3, 20: 2).
+SPLIT_UNITS = [40, 37, 20, 3]
+
+
+def _split_case(loss, out, n=23, seed=4):
+    units = SPLIT_UNITS if loss == "log_loss" else SPLIT_UNITS[:-1] + [2]
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, units[0]))
+    theta = rng.normal(scale=0.3, size=n_params(make_layout(units, 0)))
+    Y = _targets(rng, loss, out, n, units[-1])
+    sw = rng.uniform(0.2, 2.0, size=n)
+    return units, X, theta, Y, sw
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("members", [1, 2])
+@pytest.mark.parametrize("hidden,out,loss", [("relu", "softmax", "log_loss"),
+                                             (["tanh", "gelu"], "identity", "huber")])
+def test_unit_split_epoch_matches_reference(solver, members, hidden, out, loss):
+    """Mini-batches split by units: NumPy's epoch (a batch of zero weight skipped,
+    a short last batch), on one thread and two."""
+    units, X, theta, Y, sw = _split_case(loss, out)
+    perm = np.random.RandomState(1).permutation(X.shape[0]).astype(np.int64)
+    sw[perm[8:16]] = 0.0  # the second batch carries no information
+    opt = _fresh_opt(theta.size, solver, np.float64, np.random.RandomState(9))
+    ref_theta, ref_opt, ref_total = ref_train_epoch(theta, opt, units, 0, hidden, out, loss, 0.7,
+                                                    X, None, Y, sw, perm, 8, 0.1, solver, 0.03,
+                                                    momentum=0.8)
+    th = theta.copy()
+    total = kernel_unit_split_epoch(th, opt, units, hidden, out, loss, 0.7, X, Y, sw, perm, 8,
+                                    0.1, solver, 0.03, members=members, momentum=0.8)
+    assert opt["t"] == ref_opt["t"] == 3 + 2
+    _assert_epoch_matches(total, th, opt, ref_total, ref_theta, ref_opt, solver)
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unit_split_same_bits_whoever_takes_the_pieces(dtype):
+    """The weights and the loss do not depend on which member ran which piece:
+    one member, either member doing everything first, three threads."""
+    units, X, theta, Y, sw = _split_case("log_loss", "softmax", n=40)
+    perm = np.random.RandomState(2).permutation(40).astype(np.int64)
+    results = []
+    for members, order in ((1, None), (2, [0, 1]), (2, [1, 0]), (3, None)):
+        th = theta.astype(dtype)
+        opt = _fresh_opt(theta.size, "adam", dtype)
+        total = kernel_unit_split_epoch(th, opt, units, "relu", "softmax", "log_loss", 1.0,
+                                        X.astype(dtype), Y, sw, perm, 16, 1e-2, "adam", 1e-2,
+                                        members=members, order=order)
+        results.append((th, opt["m"], opt["v"], total, opt["t"]))
+    for th, m, v, total, t in results[1:]:
+        np.testing.assert_array_equal(th, results[0][0])
+        np.testing.assert_array_equal(m, results[0][1])
+        np.testing.assert_array_equal(v, results[0][2])
+        assert total == results[0][3] and t == results[0][4] == 3
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("hidden", ["tanh", "softplus"])
+def test_unit_split_step_is_the_finite_difference_gradient(hidden):
+    """One full batch of plain SGD through the unit split moves theta by -lr times
+    the objective's gradient by central differences."""
+    units, X, theta, Y, sw = _split_case("squared_error", "identity", n=12)
+    units = [X.shape[1], 18, 2]
+    theta = np.random.RandomState(6).normal(scale=0.3, size=n_params(make_layout(units, 0)))
+    opt = _fresh_opt(theta.size, "sgd", np.float64)
+    th = theta.copy()
+    lr = 1e-3
+    kernel_unit_split_epoch(th, opt, units, hidden, "identity", "squared_error", 1.0, X, Y, sw,
+                            np.arange(12, dtype=np.int64), 12, 0.2, "sgd", lr, momentum=0.0,
+                            nesterov=False)
+    fd = central_differences(lambda t: ref_objective_grad(
+        t, units, 0, hidden, "identity", "squared_error", 1.0, X, None, Y, sw, 0.2)[0], theta)
+    assert _rel_err((theta - th) / lr, fd) < 1e-6
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_strided_dot_matches_numpy(dtype):
+    """``C[...] = A @ B`` on column blocks and transposed row blocks, in place."""
+    rng = np.random.RandomState(0)
+    P = rng.normal(size=(9, 30)).astype(dtype)
+    Q = rng.normal(size=(30, 21)).astype(dtype)
+    R = rng.normal(size=(9, 21)).astype(dtype)
+    c = gemm_constants(dtype)
+    tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-5)
+    cases = [
+        (P[:, 5:21], Q[5:21, 3:19], 16),    # column blocks (rows apart by the parent width)
+        (P[:, 4:20].T, R[:, 2:18], 16),     # a transposed column block: X[:, i0:i1].T
+        (R, Q[3:19].T, 9),                  # a transposed row block: W[i0:i1].T
+        (P[:1, :30], Q[:, :1], 1),          # one row, one column
+        (R[:, 20:21], Q[7:8, :], 9),        # one column times one row
+    ]
+    for A, B, _ in cases:
+        out = np.full((A.shape[0], B.shape[1] + 5), np.nan, dtype=dtype)
+        C = out[:, 2: 2 + B.shape[1]]
+        strided_dot(A, B, C, c)
+        np.testing.assert_allclose(C, A.astype(np.float64) @ B.astype(np.float64), **tol)
+        assert np.isnan(out[:, :2]).all() and np.isnan(out[:, 2 + B.shape[1]:]).all()
+
+
+@jit(nogil=True)
+def _bump(counters, times):
+    last = 0
+    for _ in range(times):
+        last = atomic_add(counters, 1, 1)
+    return last
+
+
+@pytest.mark.nojit
+def test_atomic_counters_and_wait():
+    """Increments from two threads at once are never lost; a waiter returns when the
+    count is reached or when another thread set the abort flag."""
+    import threading
+
+    counters = np.zeros(3, dtype=np.int64)
+    times = 20000 if numba_config.DISABLE_JIT else 2_000_000
+    _bump(counters, 1)
+    counters[1] = 0
+    threads = [threading.Thread(target=_bump, args=(counters, times)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counters[1] == 2 * times and atomic_load(counters, 1) == 2 * times
+    assert atomic_add(counters, 2, 5) == 0 and counters[2] == 5
+
+    def later():
+        import time
+
+        time.sleep(0.05)
+        atomic_add(counters, 2, 1)
+
+    threading.Thread(target=later).start()
+    wait_until(counters, 2, 6, 0)  # returns once the other thread added its 1
+    assert counters[2] == 6
+    counters[0] = 1
+    wait_until(counters, 2, 100, 0)  # aborted: returns although 100 is never reached

@@ -76,6 +76,7 @@ def test_two_threads_train_the_one_thread_model():
 
 
 def test_two_threads_float32_and_dropout_sgd():
+    """Dropout takes the row chunks (not the unit split)."""
     X, y = _data()
     X = X.astype(np.float32)
     kw = dict(dropout=0.2, solver="sgd", momentum=0.9)
@@ -160,9 +161,11 @@ def test_team_never_waits_for_a_late_worker():
 
 
 def _fixed_chunks(monkeypatch, rows):
+    """Batches in row chunks of ``rows`` (never the unit split) on any thread count."""
     import sknn._base as base
 
     monkeypatch.setattr(base, "chunk_rows", lambda layout, batch, gamma_off, threads: rows)
+    monkeypatch.setattr(base, "unit_split_tasks", lambda net, deep, batch: 0)
 
 
 def test_same_chunk_layout_same_bits_on_any_thread_count(monkeypatch):
@@ -287,3 +290,122 @@ def test_autoencoder_threads_with_noise():
     codes = two.transform(X)
     two.set_params(n_jobs=1)
     np.testing.assert_array_equal(two.transform(X), codes)
+
+
+# ------------------------------------------------------------------ the unit split
+def _spy_unit_split(monkeypatch):
+    """Count the fits that split batches by units (sknn._base's UnitSplitEpochs)."""
+    import sknn._base as base
+
+    used = []
+
+    class Spy(par.UnitSplitEpochs):
+        def __init__(self, *a, **kw):
+            used.append(True)
+            super().__init__(*a, **kw)
+
+    monkeypatch.setattr(base, "UnitSplitEpochs", Spy)
+    return used
+
+
+def test_unit_split_takes_plain_dense_networks(monkeypatch):
+    """The unit split runs plain dense networks on threads; dropout, batch
+    normalization, an auxiliary output, a wide part and CSR input keep the row
+    chunks; one thread and small batches never split."""
+    import scipy.sparse as sp
+
+    from sknn._layout import make_layout
+
+    X, y = _data()
+    used = _spy_unit_split(monkeypatch)
+    _clf(n_jobs=2).fit(X, y)
+    assert used == [True]
+    for kw in (dict(dropout=0.1), dict(batch_normalization=True), dict(wide_features=[0, 1]),
+               dict(wide_features=[0, 1], auxiliary_loss_weight=0.3)):
+        used.clear()
+        _clf(n_jobs=2, **kw).fit(X, y)
+        assert used == [], kw
+    _clf(n_jobs=2).fit(sp.csr_matrix(X), y)
+    _clf(n_jobs=1).fit(X, y)
+    assert used == []
+    fmnist = make_layout([784, 300, 100, 10], 0)
+    cal = make_layout([8, 50, 50, 50, 1], 0)
+    assert 3.0 * par.forward_flops(fmnist) * 32 >= par.MIN_UNIT_SPLIT_FLOPS  # batch 32 splits
+    assert 3.0 * par.forward_flops(cal) * 200 < par.MIN_UNIT_SPLIT_FLOPS  # California does not
+
+
+_SPLIT_CASES = [
+    ("clf", dict(solver="adam", activation="relu")),
+    ("clf", dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, activation="tanh")),
+    ("reg", dict(solver="adam", activation="gelu", loss="huber")),
+    ("reg", dict(solver="sgd", activation="logistic", output_activation="softplus",
+                 loss="poisson")),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind,kw", _SPLIT_CASES)
+def test_unit_split_models_match_one_thread(monkeypatch, kind, kw, dtype):
+    """Losses, activations, solvers, sample weights (a weightless batch) and both
+    dtypes through the unit split: 2 and 3 threads the same bits, one thread's
+    model to float rounding."""
+    monkeypatch.setattr(par, "MIN_UNIT_SPLIT_FLOPS", 0.0)  # small, quick networks split too
+    monkeypatch.setattr(par, "MIN_UNIT_PIECE_FLOPS", 1.0)  # into 16-unit pieces
+    used = _spy_unit_split(monkeypatch)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 30)).astype(dtype)
+    sw = rng.uniform(0.5, 2.0, size=300)
+    sw[64:128] = 0.0  # without shuffling, the second batch of 64 carries no weight
+    if kind == "clf":
+        y = (X[:, :3].sum(axis=1) > 0).astype(int) + (X[:, 3] > 1)
+        est = MLPClassifier
+    else:
+        y = np.abs(X[:, 0] + X[:, 1] ** 2)
+        est = MLPRegressor
+    params = dict(hidden_layer_sizes=(40, 24), batch_size=64, max_iter=3, random_state=0,
+                  shuffle=False, alpha=1e-3, **kw)
+    fits = [est(n_jobs=n, **params).fit(X, y, sample_weight=sw) for n in (1, 2, 3)]
+    assert used == [True, True] and [f._n_threads for f in fits] == [1, 2, 3]
+    np.testing.assert_array_equal(fits[1]._theta, fits[2]._theta)
+    assert fits[1].loss_curve_ == fits[2].loss_curve_
+    tol = dict(rtol=1e-4, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(fits[1]._theta, fits[0]._theta, **tol)
+    np.testing.assert_allclose(fits[1].loss_curve_, fits[0].loss_curve_, rtol=tol["rtol"])
+
+
+def test_unit_split_failure_stops_every_thread():
+    """A piece that fails (here under NUMBA_DISABLE_JIT, in a subprocess: a hang would
+    otherwise stop the suite) makes the other thread stop waiting for it: the fit
+    raises the error, leaves no thread and the estimator unfitted."""
+    from _helpers import run_script
+
+    out = run_script("""
+        import os, threading
+        os.environ["NUMBA_DISABLE_JIT"] = "1"
+        import numpy as np
+        import sknn._kernels.unit_split as us
+        import sknn._parallel as par
+        from sknn import MLPClassifier
+        par.MIN_UNIT_SPLIT_FLOPS = 0.0
+        par.MIN_UNIT_PIECE_FLOPS = 1.0
+        real = us.backward_piece
+        calls = []
+        def failing(*args):
+            calls.append(threading.current_thread().name)
+            if len(calls) == 3:
+                raise RuntimeError("piece failed")
+            return real(*args)
+        us.backward_piece = failing
+        rng = np.random.RandomState(0)
+        X = rng.normal(size=(64, 40))
+        y = (X[:, 0] > 0).astype(int)
+        clf = MLPClassifier(hidden_layer_sizes=(40,), batch_size=32, max_iter=2, n_jobs=2)
+        try:
+            clf.fit(X, y)
+        except RuntimeError as exc:
+            print("raised", exc)
+        print("fitted", hasattr(clf, "coefs_"))
+        print("workers", sum(t.name.startswith("sknn-worker") for t in threading.enumerate()))
+    """, timeout=300)
+    assert "raised piece failed" in out
+    assert "fitted False" in out and "workers 0" in out
