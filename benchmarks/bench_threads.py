@@ -6,9 +6,10 @@
 
 One process, contenders interleaved (``_common.interleaved``), medians.  For
 every training case: epoch time of sknn at ``n_jobs=1``, ``2`` and ``None``,
-sknn at one thread with batches chunked as for two threads (what a chunk
-layout fixed independently of the thread count would cost on one thread), sklearn with 1 and 2
-BLAS threads and torch with 1 and 2 threads.  Predict: rows/s of 100000 FMNIST
+sknn at one thread with batches chunked by rows as for two threads (what a row
+layout fixed independently of the thread count would cost on one thread; the
+FMNIST cases split by units on two threads, whose layout is already fixed),
+sklearn with 1 and 2 BLAS threads and torch with 1 and 2 threads.  Predict: rows/s of 100000 FMNIST
 rows.  ``--loaded`` then starts a process spinning on one core
 (``_common.background_load``) and times sknn at ``n_jobs=None`` and sklearn and
 torch at their defaults (every core), each against its own *quiet* one-thread

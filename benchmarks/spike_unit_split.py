@@ -1,6 +1,8 @@
 """Feasibility spike (issue 19): one persistent epoch kernel per thread, GEMMs split by units.
 
-Not integrated in sknn.  Measures whether this design reaches the thread targets
+Kept as the record of the spike's measurements: the design is now sknn's unit split
+(``sknn/_kernels/unit_split.py``, ``bench_threads.py`` times it).  Measures whether
+this design reaches the thread targets
 on the FMNIST shape (784-300-100-10, relu, softmax log-loss, Adam, L2 1e-4):
 
 - every thread (the caller + one worker Python thread, started per epoch and

@@ -727,7 +727,8 @@ class BaseMLP(DocLinkMixin, VersionedStateMixin, CallbackSupportMixin, BaseEstim
         cap = chunk_rows(self._layout, batch_size, self._gamma_off, self._n_threads)
         with self._blas_limit(batch_size), team(self._n_threads) as members:
             if self._n_threads > 1 and unit_tasks:
-                chunked = UnitSplitEpochs(members, records)
+                chunked = UnitSplitEpochs(members, records,
+                                          adaptive=getattr(self, "n_jobs", None) is None)
             else:
                 chunked = None if cap >= batch_size else ChunkedEpochs(
                     members, records, batch_size, cap,

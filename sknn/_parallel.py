@@ -1,39 +1,48 @@
-"""Threads for one fit or predict: row chunks and theta blocks handed out dynamically.
+"""Threads for one fit or predict: batches split by units or by rows, pieces handed out dynamically.
 
-Design (issue 19).  On ``k > 1`` threads training splits each batch into ``k``
-row chunks (``chunk_rows``; one thread never splits: the one-call epoch, bit for
-bit).  A *team* (the caller plus ``k - 1`` workers, started per fit or per
-predict call and joined before it returns) runs each batch as one job of two
-phases whose tasks every member claims one at a time from a shared counter:
+Design (issue 19).  Training on ``k > 1`` threads splits every batch in one of
+two ways (one thread never splits: ``train_epoch``, one call per epoch):
 
-1. the chunks: a ``nogil`` numba kernel (``sknn/_kernels/parallel.py``) runs the
-   forward and backward pass of the chunk's rows with the member's own workspace
-   and writes the chunk's raw gradient into the chunk's own slot;
-2. the blocks of theta (``block_step``): the slots added in chunk order (the last
-   one inside the optimizer's loop) and the optimizer step, block by block
-   (elementwise, so any member may take any run of blocks: one run on one
-   thread, ``BLOCK_TASKS_PER_THREAD`` runs per thread on more).
+- **By units** (``UnitSplitEpochs``; plain dense networks: no dropout, batch
+  normalization, auxiliary output, wide part or CSR input).  Every thread runs
+  ``unit_split_epoch`` (``sknn/_kernels/unit_split.py``) once for the whole
+  epoch: each batch is a few phases (gather, each layer's forward pass, the
+  output layer, each layer's backward pass by rows of ``W``) whose 16-unit
+  pieces the threads claim from atomic counters, with no Python per batch.  A
+  backward piece owns its rows of ``W``: their gradient and optimizer step at
+  once, no gradient slot or reduction.  The pieces depend on the network and
+  the batch only, so the weights do not depend on the thread count (bitwise).
+- **By rows** (``ChunkedEpochs``; the other networks).  A *team* (the caller
+  plus ``k - 1`` workers) runs each batch as one job of two phases whose tasks
+  every member claims one at a time from a shared counter:
 
-The caller never waits for a worker that has not claimed a task: if a worker is
-late (its core is busy) the caller takes every chunk and block itself, closes
-the job and moves on; the late worker finds nothing to claim.  The weights
-depend on the chunk layout only, so they are bitwise reproducible for a given
-thread count whichever member took which task, and equal the one-thread weights
-to float rounding.  BLAS runs on one thread inside each member
+  1. the chunks (``chunk_rows``): a ``nogil`` kernel (``sknn/_kernels/parallel.py``)
+     runs the forward and backward pass of the chunk's rows with the member's own
+     workspace and writes the chunk's raw gradient into the chunk's own slot;
+  2. the blocks of theta (``block_step``): the slots added in chunk order (the
+     last one inside the optimizer's loop) and the optimizer step, block by block.
+
+  The weights depend on the chunk layout only (bitwise for a given thread
+  count) and equal the one-thread weights to float rounding.
+
+In both, a thread that is late (its core is busy) is never waited for: the
+others take its pieces or tasks.  BLAS runs on one thread inside each member
 (``sknn/_threads.py``): OpenBLAS's own threads spin and stall under load.
 
 Python threads rather than numba's ``parallel=True``: prange adds compile time
 and schedules statically (a thread on a busy core holds the whole batch back),
-and its OpenMP/workqueue threads spin against BLAS's.  The price is a Python
-hand-off per batch (a condition wake-up per phase, a lock per claim, one jitted
-call per task through the compiled entry point, skipping numba's argument
-typing); ``benchmarks/bench_threads.py`` prints the no-op hand-off.
+and its OpenMP/workqueue threads spin against BLAS's.  The row split pays a
+Python hand-off per batch (a condition wake-up per phase, a lock per claim,
+one jitted call per task through the compiled entry point, skipping numba's
+argument typing; ``benchmarks/bench_threads.py`` prints the no-op hand-off);
+the unit split one per epoch.
 
-``n_jobs=None`` uses as many threads as there are chunks a batch is worth
-(``max_chunks``), up to this process's CPU budget (``cpu_budget``): the cores it
+``n_jobs=None`` uses as many threads as a batch is worth (``unit_split_tasks``,
+``max_chunks``), up to this process's CPU budget (``cpu_budget``: the cores it
 may run on, and the BLAS thread count that threadpoolctl / joblib
-(``inner_max_num_threads`` in a search's workers) set.  Small networks and
-batches have one chunk, hence one thread.
+(``inner_max_num_threads`` in a search's workers) set) and the cores other
+processes leave free (``free_cores``; checked again before every unit-split
+epoch).  Small networks and batches run on one thread.
 """
 
 import os
@@ -175,16 +184,53 @@ def cpu_budget():
     return max(1, min([cores or 1] + blas))
 
 
+def _busy_elsewhere():
+    """Runnable tasks of other processes right now (Linux: the machine's runnable
+    count in ``/proc/loadavg`` less this process's running threads), or None where
+    that is not known.  This process's own threads (BLAS's spinning workers, the
+    caller) are not other work."""
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    stat = f.read()
+            except OSError:  # the thread has ended
+                continue
+            own += stat[stat.rindex(")") + 2] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - own)
+
+
+def free_cores():
+    """Cores of this machine not running other processes' work right now; all of
+    them where that is not known.
+
+    ``n_jobs=None`` takes no more threads than this: a thread on a core another
+    process keeps busy runs at a fraction of its speed, and the others wait for the
+    pieces it holds (with a process spinning on the other of two cores, a two-thread
+    batch-200 epoch took 1.55x its quiet one-thread time).  Inside a container the
+    count is the host's, so a saturated host gives one thread.
+    """
+    cores = os.cpu_count() or 1
+    busy = _busy_elsewhere()
+    return cores if busy is None else max(1, cores - busy)
+
+
 def n_threads(n_jobs, n_tasks):
     """Threads for ``n_tasks`` independent pieces of work under ``n_jobs``.
 
-    ``None``: the CPU budget; a positive int: that many; negative: as
-    scikit-learn (-1 all cores, -2 all but one).  Never more than ``n_tasks``.
+    ``None``: the CPU budget, and no more than the cores free right now
+    (``free_cores``); a positive int: that many; negative: as scikit-learn (-1 all
+    cores, -2 all but one).  Never more than ``n_tasks``.
     """
     if n_tasks <= 1:  # before cpu_budget: small predicts stay fast
         return 1
     if n_jobs is None:
-        wanted = cpu_budget()
+        wanted = min(cpu_budget(), free_cores())
     elif n_jobs < 0:
         wanted = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     else:
@@ -504,10 +550,13 @@ class UnitSplitEpochs:
     holds the batch's shared buffers; each member has its own scratch.
     """
 
-    def __init__(self, team, records):
+    def __init__(self, team, records, adaptive=False):
         net, _, _, ws = records
         dtype = ws.grad.dtype
         self.team = team
+        # n_jobs=None: each epoch runs on no more members than there are free cores
+        # (the pieces, hence the weights, do not depend on how many run)
+        self.adaptive = adaptive
         # Cache-line aligned copies of the batch buffers, and a scratch row per member
         # starting on its own line: a piece's GEMM reads and writes 16-unit column
         # blocks of them, which then start on a line (unaligned, a float32 epoch
@@ -530,7 +579,8 @@ class UnitSplitEpochs:
         min_flops = float(MIN_UNIT_PIECE_FLOPS)
         call = fast(unit_split_epoch, 0, theta, net, obj, step, data, ws, perm, batch_size,
                     counters, acc, partial, scratch, consts, min_flops)
-        ts = [step.t] * self.team.n
+        members = min(self.team.n, free_cores()) if self.adaptive else self.team.n
+        ts = [step.t] * members
 
         def member_epoch(member, i):
             try:
@@ -540,7 +590,10 @@ class UnitSplitEpochs:
                 counters[ABORT] = 1  # the others stop at their next phase end
                 raise
 
-        self.team.run([(self.team.n, member_epoch)])
+        if members == 1:  # the caller alone: the team's workers stay asleep
+            member_epoch(0, 0)
+        else:
+            self.team.run([(members, member_epoch)])
         if acc[3] > 0:  # the last batch's share (add_pending_loss)
             sumsq = float(sum(partial[: int(acc[4])]))
             acc[0] += (acc[1] + 0.5 * obj.alpha * sumsq) / acc[2] * acc[3]

@@ -50,7 +50,8 @@ def test_layout_rules():
     assert par.piece_rows(big) % 256 == 0
 
 
-def test_n_threads_rule():
+def test_n_threads_rule(monkeypatch):
+    monkeypatch.setattr(par, "_busy_elsewhere", lambda: 0)  # a quiet machine
     with ThreadpoolController().limit(limits=2, user_api="blas"):
         assert par.n_threads(None, 1) == 1  # nothing to split
         assert par.n_threads(1, 8) == 1
@@ -58,6 +59,15 @@ def test_n_threads_rule():
         assert par.n_threads(None, 8) == min(2, par.cpu_budget())
     with threadpool_limits(limits=1, user_api="blas"):  # a caller's limit is respected
         assert par.n_threads(None, 8) == 1
+    # another process keeps all but one core busy: n_jobs=None takes one thread,
+    # an explicit n_jobs what it asks for
+    monkeypatch.setattr(par.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(par, "_busy_elsewhere", lambda: 1)
+    assert par.free_cores() == 1
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        assert par.n_threads(None, 8) == 1 and par.n_threads(2, 8) == 2
+    monkeypatch.setattr(par, "_busy_elsewhere", lambda: None)  # unknown: every core
+    assert par.free_cores() == 2
 
 
 def test_two_threads_train_the_one_thread_model():
@@ -409,3 +419,63 @@ def test_unit_split_failure_stops_every_thread():
     """, timeout=300)
     assert "raised piece failed" in out
     assert "fitted False" in out and "workers 0" in out
+
+
+def test_unit_split_epochs_follow_the_free_cores(monkeypatch):
+    """n_jobs=None: an epoch runs on no more threads than there are free cores, and
+    the model is the same however many ran (the pieces do not depend on it)."""
+    X, y = _data()
+    seen = []
+
+    def busy():  # quiet for the fit's thread count, then busy every other epoch
+        seen.append(None)
+        return 0 if len(seen) % 2 else 64
+
+    monkeypatch.setattr(par, "_busy_elsewhere", busy)
+    members = []
+    real_run = par.Team.run
+
+    def run(self, phases):
+        members.append(phases[0][0])
+        return real_run(self, phases)
+
+    monkeypatch.setattr(par.Team, "run", run)
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        adaptive = _clf(max_iter=4).fit(X, y)
+    fixed = _clf(max_iter=4, n_jobs=2).fit(X, y)
+    assert adaptive._n_threads == 2 and len(seen) == 5  # the fit's decision, then 4 epochs
+    # the adaptive fit's two quiet epochs on the team, its busy ones by the caller alone,
+    # then the fixed fit's four
+    assert members == [2] * (2 + 4)
+    np.testing.assert_array_equal(adaptive._theta, fixed._theta)
+
+
+def test_busy_elsewhere_counts_other_processes_only():
+    """A process spinning elsewhere counts; this process's own busy threads do not."""
+    import subprocess
+    import sys
+    import time
+
+    if par._busy_elsewhere() is None:
+        pytest.skip("no /proc/loadavg here")
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+
+    own = threading.Thread(target=spin)
+    own.start()
+    try:
+        quiet = min(par._busy_elsewhere() for _ in range(20))
+    finally:
+        stop.set()
+        own.join()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        loaded = min(par._busy_elsewhere() for _ in range(20))
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert loaded >= quiet + 1 and loaded >= 1
