@@ -18,10 +18,11 @@ that has not arrived is never waited for.
   optimizer step of those rows at once.  A piece owns its rows of ``W_l``: no
   gradient slot, no reduction, and each thread packs only its share of ``W``.
 
-Pieces are 16-unit aligned and ``PIECES_PER_PHASE`` per phase whatever the thread
-count, and every element is computed by the same operations whichever thread
-runs its piece: the weights do not depend on the thread count.  The L2 term of
-the reported loss is summed piece by piece (``partial``) in a fixed order.
+Pieces are 16-unit aligned, 1, 2 or 4 per phase by the phase's work
+(``phase_pieces``) whatever the thread count, and every element is computed by
+the same operations whichever thread runs its piece: the weights do not depend
+on the thread count.  The L2 term of the reported loss is summed piece by piece
+(``partial``) in a fixed order.
 
 What is split here: dense input, no wide part, no per-layer stage (dropout,
 batch normalization, auxiliary output); ``sknn/_parallel.py`` runs the other
