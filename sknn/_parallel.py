@@ -558,9 +558,10 @@ class UnitSplitEpochs:
         # (the pieces, hence the weights, do not depend on how many run)
         self.adaptive = adaptive
         # Cache-line aligned copies of the batch buffers, and a scratch row per member
-        # starting on its own line: a piece's GEMM reads and writes 16-unit column
-        # blocks of them, which then start on a line (unaligned, a float32 epoch
-        # ran 1.1-1.6x slower, varying with where malloc put the buffers).
+        # starting on its own line (no two threads write one line of scratch).  Not a
+        # measured speed-up: the 1.1-1.6x spread of float32 epochs between processes
+        # first suspected to come from alignment stayed after aligning (the machine's
+        # cores, benchmarks/README.md).
         self.ws = ws._replace(**{f: aligned_empty(getattr(ws, f).shape[0], dtype)
                                  for f in ("acts", "zpre", "deltas", "xbuf", "ybuf", "swbuf")})
         size = -(-scratch_size(net.layout) // 16) * 16
