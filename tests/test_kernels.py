@@ -31,7 +31,14 @@ from sknn._kernels.losses import LOSS_CODES, loss_and_output_delta, loss_value, 
 from sknn._kernels.network import transpose_into, transpose_workspace_size
 from sknn._kernels.optimizers import ADAM, SGD, optimizer_step, sum_squares
 from sknn._kernels.records import Data, Network, Objective, OptimizerStep
-from sknn._kernels.sync import atomic_add, atomic_load, gemm_constants, strided_dot, wait_until
+from sknn._kernels.sync import (
+    atomic_add,
+    atomic_load,
+    gemm_constants,
+    strided_dot,
+    wait_until,
+    wake_waiters,
+)
 from sknn._layout import make_layout, n_params
 from sknn._numba import Code, jit
 
@@ -1334,6 +1341,54 @@ def _bump(counters, times):
     for _ in range(times):
         last = atomic_add(counters, 1, 1)
     return last
+
+
+@jit(nogil=True)
+def _wait(counters, i, target):
+    wait_until(counters, i, target, 0)
+    return atomic_load(counters, i)
+
+
+@jit(nogil=True)
+def _add_and_wake(counters, i, wake):
+    atomic_add(counters, i, 1)
+    if wake:
+        wake_waiters(counters, i)
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("how", ["woken", "not woken", "aborted"])
+def test_kernel_wait_returns(how):
+    """A thread sleeping in the kernels' ``wait_until`` (a futex on Linux) returns
+    when the finishing thread wakes it, when the count is reached without a wake-up
+    (the sleep is bounded), and when another thread sets the abort flag."""
+    import threading
+    import time
+
+    counters = np.zeros(3, dtype=np.int64)
+    _add_and_wake(counters, 1, True)  # compiled before the clock starts
+    _wait(counters, 1, 1)
+    counters[2] = 5
+    seen, cpu = [], []
+    target = 100 if how == "aborted" else 6
+
+    def wait():
+        c0 = time.thread_time()
+        seen.append(_wait(counters, 2, target))
+        cpu.append(time.thread_time() - c0)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    time.sleep(0.3)  # the waiter is past its spin and asleep by now
+    assert waiter.is_alive()
+    if how == "aborted":
+        counters[0] = 1
+    else:
+        _add_and_wake(counters, 2, how == "woken")
+    waiter.join(timeout=30)
+    assert not waiter.is_alive()
+    assert seen == [6 if how != "aborted" else 5]
+    assert cpu[0] < 0.15  # it slept: a failing futex call would spin through the 0.3 s
 
 
 @pytest.mark.nojit

@@ -43,7 +43,7 @@ from .network import (
 )
 from .optimizers import optimizer_step
 from .parallel import batch_weight
-from .sync import atomic_add, atomic_load, strided_dot, wait_until
+from .sync import atomic_add, atomic_load, strided_dot, wait_until, wake_waiters
 
 #: Pieces per phase (at most: one per 16 units).  Four: a thread on a busy core
 #: takes fewer of them; more pieces made the loaded case worse (a preempted thread
@@ -52,9 +52,10 @@ PIECES_PER_PHASE = 4
 #: Units per piece are a multiple of this (whole SIMD registers and cache lines).
 PIECE_ALIGN = 16
 #: Fewest flops in a piece: narrow pieces of a small layer cost more than they save
-#: (OpenBLAS packs the shared operand again for each; (300, 100) at batch 200 on two
-#: threads: 4 pieces of the 300 -> 100 layer took as long per thread as all 4 on one).
-MIN_UNIT_PIECE_FLOPS = 2e6
+#: (OpenBLAS packs the shared operand again for each).  5e5 splits FMNIST's
+#: 300 -> 100 layer at batch 32 too (2 vs 1 thread, b32 float32: 1.12-1.15x with
+#: 2e6, 1.27-1.45x with 5e5; b200 unchanged: benchmarks/README.md).
+MIN_UNIT_PIECE_FLOPS = 5e5
 #: ``counters[ABORT]`` set means a thread failed: the others stop at the next phase.
 ABORT = 0
 
@@ -263,6 +264,7 @@ def unit_split_epoch(member, theta, net, obj, step, data, ws, perm, batch_size, 
                         slot += phase_pieces(layout, q, nb, min_flops)
                     partial[slot] = backward_piece(theta, net, obj, step, ws, inp, offs, nb, l,
                                                    i0, i1, sw_sum, t, sc, consts)
-                atomic_add(counters, done, 1)
+                if atomic_add(counters, done, 1) == npc - 1:
+                    wake_waiters(counters, done)
             wait_until(counters, done, npc, ABORT)
     return t
