@@ -76,13 +76,16 @@ def timed(fn, clock=time.perf_counter):
     return clock() - start
 
 
-def interleaved(contenders, repeats, warmup=(), clock=time.perf_counter):
+def interleaved(contenders, repeats, warmup=(), clock=time.perf_counter, settle=0.0):
     """Time each callable in ``contenders`` (name -> fn) ``repeats`` times.
 
     Rounds alternate the order (forward, then reversed) so that slow phases of a
     shared machine hit every contender alike.  Names in ``warmup`` are called once
-    untimed first (e.g. to compile numba kernels).  Returns name -> list of seconds
-    (``clock`` as in :func:`timed`).
+    untimed first (e.g. to compile numba kernels).  ``settle``: seconds to sleep,
+    untimed, before each call, so that the previous contender's idle worker
+    threads have stopped spinning (OpenBLAS's spin about 0.1 s after a call, on
+    cores the next contender wants).  Returns name -> list of seconds (``clock``
+    as in :func:`timed`).
     """
     names = list(contenders)
     for name in warmup:
@@ -91,6 +94,7 @@ def interleaved(contenders, repeats, warmup=(), clock=time.perf_counter):
     for r in range(repeats):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
+            time.sleep(settle)
             times[name].append(timed(contenders[name], clock))
     return times
 

@@ -57,6 +57,9 @@ CASES = {
     "cal-b200": ("cal", (50, 50, 50), 200, np.float64, 10),
 }
 PREDICT_ROWS = 100000
+#: Seconds between timed calls: a peer's idle BLAS or OpenMP workers spin on after
+#: its call, on the cores sknn's next fit counts as its own (``interleaved``).
+SETTLE = 0.3
 
 
 def sknn_contender(shape, hidden, batch, epochs, X, y, n_jobs, chunks_of=None):
@@ -179,7 +182,7 @@ def main():
                 dtype = np.float32 if name.endswith("f32") else np.float64
                 c = predict_contenders(dtype, peers)
                 times = {k: median(v) for k, v in
-                         interleaved(c, args.repeats, warmup=list(c)).items()}
+                         interleaved(c, args.repeats, warmup=list(c), settle=SETTLE).items()}
                 quiet_1[name] = times
                 r = [name, fmt_ms(times["sknn 1"]), fmt_ms(times["sknn 2"]),
                      fmt_ms(times["sknn None"]), ratio(times["sknn 1"], times["sknn 2"])]
@@ -193,7 +196,7 @@ def main():
             c, epochs = training_contenders(name, rows, peers)
             warm = [k for k in c if k.startswith("sknn")]
             times = {k: median(v) / epochs for k, v in
-                     interleaved(c, args.repeats, warmup=warm).items()}
+                     interleaved(c, args.repeats, warmup=warm, settle=SETTLE).items()}
             quiet_1[name] = times
             r = [name, fmt_ms(times["sknn 1"]), fmt_ms(times["sknn 2"]),
                  fmt_ms(times["sknn None"]), ratio(times["sknn 1"], times["sknn 2"]),
@@ -222,13 +225,14 @@ def main():
                     dtype = np.float32 if name.endswith("f32") else np.float64
                     c = {k: v for k, v in predict_contenders(dtype, set()).items()
                          if k == "sknn None"}
-                    t = median(interleaved(c, args.repeats, warmup=list(c))["sknn None"])
+                    t = median(interleaved(c, args.repeats, warmup=list(c),
+                                           settle=SETTLE)["sknn None"])
                     load_rows.append([name, ratio(t, quiet_1[name]["sknn 1"]), "-", "-"])
                     print(format_table(LOAD_HEADERS, load_rows[-1:]), flush=True)
                     continue
                 c, epochs = training_contenders(name, rows, peers, loaded_set=True)
                 times = {k: median(v) / epochs for k, v in
-                         interleaved(c, args.repeats, warmup=["sknn None"]).items()}
+                         interleaved(c, args.repeats, warmup=["sknn None"], settle=SETTLE).items()}
                 q = quiet_1[name]
                 r = [name, ratio(times["sknn None"], q["sknn 1"])]
                 for peer in ("sklearn", "torch"):
