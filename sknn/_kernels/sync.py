@@ -73,8 +73,11 @@ def wake_waiters(counters, i):
     the ``atomic_add`` that reaches their target)."""
 
 
-def _counter_pointer(context, builder, aty, arr, i):
-    ary = context.make_array(aty)(context, builder, arr)
+def _counter_pointer(context, builder, sig, args):
+    """The address of ``counters[i]`` for an intrinsic called as ``(counters, i, ...)``."""
+    aty = sig.args[0]
+    ary = context.make_array(aty)(context, builder, args[0])
+    i = context.cast(builder, args[1], sig.args[1], types.intp)
     return cgutils.get_item_pointer(context, builder, aty, ary, [i])
 
 
@@ -88,8 +91,7 @@ def _atomic_add(typingctx, arr, i, v):
         return None
 
     def codegen(context, builder, sig, args):
-        ptr = _counter_pointer(context, builder, sig.args[0], args[0],
-                               context.cast(builder, args[1], sig.args[1], types.intp))
+        ptr = _counter_pointer(context, builder, sig, args)
         val = context.cast(builder, args[2], sig.args[2], types.int64)
         return builder.atomic_rmw("add", ptr, val, "seq_cst")
 
@@ -102,8 +104,7 @@ def _atomic_load(typingctx, arr, i):
         return None
 
     def codegen(context, builder, sig, args):
-        ptr = _counter_pointer(context, builder, sig.args[0], args[0],
-                               context.cast(builder, args[1], sig.args[1], types.intp))
+        ptr = _counter_pointer(context, builder, sig, args)
         return builder.load_atomic(ptr, "acquire", 8)
 
     return types.int64(arr, i), codegen
@@ -154,8 +155,7 @@ def _sleep_on(typingctx, arr, i, seen):
                                                 "usleep")
             builder.call(fn, [ir.Constant(i32, WAIT_SLEEP_US)])
         else:
-            ptr = _counter_pointer(context, builder, sig.args[0], args[0],
-                                   context.cast(builder, args[1], sig.args[1], types.intp))
+            ptr = _counter_pointer(context, builder, sig, args)
             seen32 = builder.and_(context.cast(builder, args[2], sig.args[2], types.int64),
                                   ir.Constant(ir.IntType(64), 0xFFFFFFFF))
             _futex(builder, ptr, _FUTEX_WAIT_PRIVATE, seen32, WAIT_SLEEP_US)
@@ -171,8 +171,7 @@ def _wake_all(typingctx, arr, i):
 
     def codegen(context, builder, sig, args):
         if _SYS_FUTEX is not None:
-            ptr = _counter_pointer(context, builder, sig.args[0], args[0],
-                                   context.cast(builder, args[1], sig.args[1], types.intp))
+            ptr = _counter_pointer(context, builder, sig, args)
             _futex(builder, ptr, _FUTEX_WAKE_PRIVATE, ir.Constant(ir.IntType(64), 2 ** 31 - 1), 0)
         return context.get_dummy_value()
 
