@@ -392,7 +392,7 @@ def _tols(dtype):
 
 def activate(Z, code, zpre):
     """The forward activation alone: ``bias_activate`` with a zero bias."""
-    bias_activate(Z, np.zeros(Z.shape[1], dtype=Z.dtype), code, zpre)
+    bias_activate(Z, np.zeros(Z.shape[1], dtype=Z.dtype), code, zpre, 0, Z.shape[1])
 
 
 def _colsum(D):
@@ -415,7 +415,7 @@ def test_activation_forward(name, dtype):
     zpre = np.full_like(Z, np.nan) if name == "gelu" else np.empty((0, 0), dtype=dtype)
     with warnings.catch_warnings(), np.errstate(**NUMPY_FP):
         warnings.simplefilter("error")
-        bias_activate(A, b, ACTIVATION_CODES[name], zpre)
+        bias_activate(A, b, ACTIVATION_CODES[name], zpre, 0, 2)
     assert A.dtype == dtype
     assert np.all(np.isfinite(A))
     np.testing.assert_allclose(A, ref, **_tols(dtype))
@@ -437,7 +437,7 @@ def test_activation_derivative(name, dtype):
     gb = np.full(Z.shape[1], np.nan, dtype=dtype)  # overwritten, not accumulated into
     with warnings.catch_warnings(), np.errstate(**NUMPY_FP):
         warnings.simplefilter("error")
-        activation_grad(A, zpre, delta, ACTIVATION_CODES[name], gb)
+        activation_grad(A, zpre, delta, ACTIVATION_CODES[name], gb, 0, 2)
     ref = delta0.astype(dtype).astype(np.float64) * ref_fprime(name, Z.astype(np.float64))
     assert delta.dtype == dtype
     assert np.all(np.isfinite(delta))
@@ -448,6 +448,40 @@ def test_activation_derivative(name, dtype):
     # the bias gradient comes out of the same pass: the column sums, in row order
     assert gb.dtype == dtype
     np.testing.assert_array_equal(gb, _colsum(delta))
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ALL_ACTIVATIONS + ["softmax"])
+def test_activation_column_range(name, dtype):
+    # The unit split hands each piece columns j0:j1 of the whole batch arrays: the
+    # kernels must give those columns exactly what they give the columns alone, and
+    # leave every other column (another thread's) untouched.
+    rng = np.random.RandomState(4)
+    code = ACTIVATION_CODES[name]
+    Z = rng.uniform(-3, 3, size=(5, 37)).astype(dtype)
+    b = rng.uniform(-1, 1, size=37).astype(dtype)
+    delta = rng.uniform(-2, 2, size=Z.shape).astype(dtype)
+    for j0, j1 in [(0, 37), (0, 16), (16, 32), (32, 37), (7, 8)]:
+        A, zpre = Z.copy(), np.full_like(Z, np.nan)
+        bias_activate(A, b[j0:j1], code, zpre, j0, j1)
+        A_cols, zpre_cols = np.ascontiguousarray(Z[:, j0:j1]), np.full((5, j1 - j0), np.nan, dtype)
+        bias_activate(A_cols, b[j0:j1], code, zpre_cols, 0, j1 - j0)
+        np.testing.assert_array_equal(A[:, j0:j1], A_cols)
+        np.testing.assert_array_equal(np.delete(A, np.s_[j0:j1], axis=1),
+                                      np.delete(Z, np.s_[j0:j1], axis=1))
+        if name == "gelu":
+            np.testing.assert_array_equal(zpre[:, j0:j1], zpre_cols)
+        if name == "softmax":  # output only: log-loss's fused gradient, no derivative
+            continue
+        D, gb = delta.copy(), np.full(j1 - j0, np.nan, dtype)
+        activation_grad(A, zpre, D, code, gb, j0, j1)
+        D_cols, gb_cols = np.ascontiguousarray(delta[:, j0:j1]), np.empty(j1 - j0, dtype)
+        activation_grad(A_cols, zpre_cols, D_cols, code, gb_cols, 0, j1 - j0)
+        np.testing.assert_array_equal(D[:, j0:j1], D_cols)
+        np.testing.assert_array_equal(gb, gb_cols)
+        np.testing.assert_array_equal(np.delete(D, np.s_[j0:j1], axis=1),
+                                      np.delete(delta, np.s_[j0:j1], axis=1))
 
 
 @pytest.mark.nojit
@@ -469,7 +503,7 @@ def test_activation_derivative_matches_finite_differences(name):
     A = f(Z)
     delta = np.ones_like(Z)
     gb = np.empty(Z.shape[1])
-    activation_grad(A, Z.copy(), delta, ACTIVATION_CODES[name], gb)
+    activation_grad(A, Z.copy(), delta, ACTIVATION_CODES[name], gb, 0, 3)
     np.testing.assert_allclose(delta, fd, rtol=1e-7, atol=1e-8)
     np.testing.assert_allclose(gb, fd.sum(axis=0), rtol=1e-7, atol=1e-7)
 
@@ -487,7 +521,7 @@ def test_softmax_forward(dtype):
     A = Z.copy()
     with warnings.catch_warnings(), np.errstate(**NUMPY_FP):
         warnings.simplefilter("error")
-        bias_activate(A, b, act.SOFTMAX, np.empty((0, 0), dtype=dtype))
+        bias_activate(A, b, act.SOFTMAX, np.empty((0, 0), dtype=dtype), 0, 4)
     ref = ref_f("softmax", (Z + b).astype(np.float64))
     assert np.all(np.isfinite(A))
     np.testing.assert_allclose(A.sum(axis=1), 1.0, rtol=1e-6 if dtype == np.float32 else 1e-14)

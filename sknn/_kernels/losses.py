@@ -143,5 +143,5 @@ def loss_and_output_delta(Y, Yhat, Zpre, sw, loss, out_code, huber_delta, delta,
         w = sw[i]
         for j in range(m):
             delta[i, j] = w * pointwise_loss_grad(Y[i, j], Yhat[i, j], loss, huber_delta, eps)
-    activation_grad(Yhat, Zpre, delta[:n], out_code, gb)
+    activation_grad(Yhat, Zpre, delta[:n], out_code, gb, 0, m)
     return total

@@ -213,10 +213,10 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
         # two calls, not one with a conditional code: each keeps its code a constant
         if l == L - 1:
             bias_activate(Z, intercept_view(theta, layout, l), out_code,
-                          unit_view(zpre, offs, layout, l, nb))
+                          unit_view(zpre, offs, layout, l, nb), 0, Z.shape[1])
         else:
             bias_activate(Z, intercept_view(theta, layout, l), hidden_activation(net, l),
-                          unit_view(zpre, offs, layout, l, nb))
+                          unit_view(zpre, offs, layout, l, nb), 0, Z.shape[1])
         if stages & DROPOUT and l < L - 1 and dropout[l] > 0:
             dropout_forward(Z, dropout[l], unit_view(dropped, offs, layout, l, nb), keys, rows,
                             seed, l)
@@ -224,7 +224,8 @@ def forward_pass(theta, net, deep, wide, rows, acts, zpre, offs, wide_tmp, sw, l
         Za = aux_view(aux_acts, nb, aux[0, 1])
         np.dot(layer_input(acts, dropped, offs, layout, L - 2, nb, dropout),
                coef_view(theta, aux, 0, 0, aux[0, 0]), Za)
-        bias_activate(Za, intercept_view(theta, aux, 0), out_code, Za)  # Zpre: never GELU
+        # Zpre: never GELU
+        bias_activate(Za, intercept_view(theta, aux, 0), out_code, Za, 0, aux[0, 1])
     return unit_view(acts, offs, layout, L - 1, nb)
 
 
@@ -316,7 +317,7 @@ def backward_pass(theta, net, deep, wide, rows, acts, zpre, deltas, offs, grad, 
             gb = intercept_view(grad, layout, l - 1)
             activation_grad(unit_view(acts, offs, layout, l - 1, nb),
                             unit_view(zpre, offs, layout, l - 1, nb), D_prev,
-                            hidden_activation(net, l - 1), gb)
+                            hidden_activation(net, l - 1), gb, 0, layout[l - 1, 1])
             if stages & BATCH_NORM:
                 u, fo_prev = hidden_unit_offset(layout, l - 1), layout[l - 1, 1]
                 batch_norm_backward(D_prev, unit_view(xhat, offs, layout, l - 1, nb), sw,

@@ -115,12 +115,11 @@ def scratch_size(layout):
 def forward_piece(theta, net, inp, acts, zpre, offs, nb, l, j0, j1, consts):
     """Units ``j0:j1`` of hidden layer ``l``: product, bias and activation."""
     layout = net.layout
-    Z = unit_view(acts, offs, layout, l, nb)[:, j0:j1]
+    Z = unit_view(acts, offs, layout, l, nb)
     W = coef_view(theta, layout, l, 0, layout[l, 0])[:, j0:j1]
-    strided_dot(inp, W, Z, consts)
-    Zp = unit_view(zpre, offs, layout, l, nb)
+    strided_dot(inp, W, Z[:, j0:j1], consts)
     bias_activate(Z, intercept_view(theta, layout, l)[j0:j1], hidden_activation(net, l),
-                  Zp[:, j0:j1])
+                  unit_view(zpre, offs, layout, l, nb), j0, j1)
 
 
 @jit(nogil=True)
@@ -142,7 +141,7 @@ def output_piece(theta, net, obj, step, data, ws, inp, rows, offs, nb, sw_sum, t
     Z = unit_view(ws.acts, offs, layout, L - 1, nb)
     strided_dot(inp, coef_view(theta, layout, L - 1, 0, fi), Z, consts)
     Zp = unit_view(ws.zpre, offs, layout, L - 1, nb)
-    bias_activate(Z, intercept_view(theta, layout, L - 1), net.out_code, Zp)
+    bias_activate(Z, intercept_view(theta, layout, L - 1), net.out_code, Zp, 0, fo)
     yb, swb, _ = gather_targets(data.Y, data.sw, rows, ws.ybuf, ws.swbuf)
     gb = sc[:fo]
     wloss = loss_and_output_delta(yb, Z, Zp, swb, obj.loss_code, net.out_code, obj.huber_delta,
@@ -163,11 +162,11 @@ def backward_piece(theta, net, obj, step, ws, inp, offs, nb, l, i0, i1, sw_sum, 
     D = unit_view(ws.deltas, offs, layout, l, nb)
     W = coef_view(theta, layout, l, 0, fi)
     if l > 0:
-        Dp = unit_view(ws.deltas, offs, layout, l - 1, nb)[:, i0:i1]
-        strided_dot(D, W[i0:i1].T, Dp, consts)  # the old rows: this piece owns them
+        Dp = unit_view(ws.deltas, offs, layout, l - 1, nb)
+        strided_dot(D, W[i0:i1].T, Dp[:, i0:i1], consts)  # the old rows: this piece owns them
         gb = sc[:w]
-        Zp = unit_view(ws.zpre, offs, layout, l - 1, nb)
-        activation_grad(inp[:, i0:i1], Zp[:, i0:i1], Dp, hidden_activation(net, l - 1), gb)
+        activation_grad(inp, unit_view(ws.zpre, offs, layout, l - 1, nb), Dp,
+                        hidden_activation(net, l - 1), gb, i0, i1)
         b0 = layout[l - 1, 3] + i0
         optimizer_piece(theta, gb, step, b0, b0 + w, 0, obj.alpha, sw_sum, t)
     gW = sc[: w * fo].reshape((w, fo))
