@@ -74,7 +74,7 @@ def bias_activate(Z, b, code, Zpre, j0, j1):
 
     The columns are a range of the whole array, not a view ``Z[:, j0:j1]``: that
     view's inner stride is unknown to the compiler and the loops over it did not
-    vectorise (5x slower for a unit-split piece, ``unit_split.py``).  One pass
+    vectorise (2.5-4.5x slower for a unit-split piece, ``unit_split.py``).  One pass
     instead of two: each element is read and written once (at batch 32 the
     separate bias pass cost about as much as the activation).  For GELU the
     biased pre-activation is also stored into ``Zpre`` (same shape) for the
