@@ -451,31 +451,45 @@ def test_unit_split_epochs_follow_the_free_cores(monkeypatch):
 
 
 def test_busy_elsewhere_counts_other_processes_only():
-    """A process spinning elsewhere counts; this process's own busy threads do not."""
+    """A process spinning elsewhere counts; this process's own busy threads do not.
+
+    ``/proc/loadavg`` is machine-wide: under pytest-xdist the other workers' tests
+    come and go between two readings (CI once read 4 other tasks in both), so the
+    pair of readings is taken up to five times; one clean pair must show the spinner.
+    """
     import subprocess
     import sys
     import time
 
     if par._busy_elsewhere() is None:
         pytest.skip("no /proc/loadavg here")
-    stop = threading.Event()
 
-    def spin():
+    def reading():
+        return min(par._busy_elsewhere() for _ in range(20))
+
+    def spin(stop):
         while not stop.is_set():
             pass
 
-    own = threading.Thread(target=spin)
-    own.start()
-    try:
-        quiet = min(par._busy_elsewhere() for _ in range(20))
-    finally:
-        stop.set()
-        own.join()
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        time.sleep(0.5)
-        loaded = min(par._busy_elsewhere() for _ in range(20))
-    finally:
-        spinner.kill()
-        spinner.wait()
-    assert loaded >= quiet + 1 and loaded >= 1
+    pairs = []
+    for _ in range(5):
+        stop = threading.Event()
+        own = threading.Thread(target=spin, args=(stop,))
+        own.start()
+        try:
+            quiet = reading()
+        finally:
+            stop.set()
+            own.join()
+        spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)
+            loaded = reading()
+        finally:
+            spinner.kill()
+            spinner.wait()
+        pairs.append((quiet, loaded))
+        if loaded >= quiet + 1 and loaded >= 1:
+            break
+    else:
+        pytest.fail(f"the spinning process was never counted: (own threads only, with it) {pairs}")
