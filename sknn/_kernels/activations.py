@@ -10,6 +10,7 @@ the pre-activation.
 import math
 
 from numba import uintp
+from numba.extending import overload
 
 from .._numba import jit, jitable
 
@@ -67,6 +68,21 @@ def logistic(x):
     return e / (1.0 + e)
 
 
+def unsigned_range(j0, j1):
+    """Loop bounds ``j0, j1`` (both >= 0): unsigned in jitted code, where a signed
+    index carries numba's negative-index wrap-around and the loop over it does not
+    vectorise (33 us instead of 6 for ReLU on 200 x 75 float32 columns); plain ints
+    in Python (NumPy 1's ``int - uint64`` is a float, not an index)."""
+    return j0, j1
+
+
+@overload(unsigned_range, jit_options={"nogil": True})
+def _unsigned_range_jit(j0, j1):
+    def impl(j0, j1):
+        return uintp(j0), uintp(j1)
+    return impl
+
+
 @jit(nogil=True, static=("code",))
 def bias_activate(Z, b, code, Zpre, j0, j1):
     """Add the bias row ``b`` to columns ``j0:j1`` of ``Z`` and apply activation
@@ -82,7 +98,7 @@ def bias_activate(Z, b, code, Zpre, j0, j1):
     outside the element loops so that each loop stays vectorisable.
     """
     n = Z.shape[0]
-    ja, jb = uintp(j0), uintp(j1)  # unsigned: no negative-index wrap, the loops vectorise
+    ja, jb = unsigned_range(j0, j1)
     zero = Z.dtype.type(0)
     one = Z.dtype.type(1)
     half = Z.dtype.type(0.5)
@@ -141,7 +157,7 @@ def bias_activate(Z, b, code, Zpre, j0, j1):
             for j in range(ja, jb):
                 Z[i, j] += b[j - ja]
             mx = Z[i, ja]
-            for j in range(ja + uintp(1), jb):
+            for j in range(unsigned_range(j0 + 1, j1)[0], jb):
                 mx = max(mx, Z[i, j])
             s = zero
             for j in range(ja, jb):
@@ -165,7 +181,7 @@ def activation_grad(A, Zpre, delta, code, gb, j0, j1):
     log-loss, whose fused gradient never calls this.
     """
     n = delta.shape[0]
-    ja, jb = uintp(j0), uintp(j1)  # unsigned: no negative-index wrap, the loops vectorise
+    ja, jb = unsigned_range(j0, j1)
     zero = delta.dtype.type(0)
     one = delta.dtype.type(1)
     half = delta.dtype.type(0.5)
