@@ -563,7 +563,10 @@ class UnitSplitEpochs:
         # first suspected to come from alignment stayed after aligning (the machine's
         # cores, benchmarks/README.md).
         self.ws = ws._replace(**{f: aligned_empty(getattr(ws, f).shape[0], dtype)
-                                 for f in ("acts", "zpre", "deltas", "xbuf", "ybuf", "swbuf")})
+                                 for f in ("acts", "zpre", "deltas", "ybuf", "swbuf")})
+        # two halves: a batch's rows are gathered while the last batch's are in use
+        self.ws = self.ws._replace(xbuf=aligned_empty(2 * (-(-ws.xbuf.shape[0] // 16) * 16),
+                                                      dtype))
         size = -(-scratch_size(net.layout) // 16) * 16
         self.scratch = aligned_empty(team.n * size, dtype).reshape(team.n, size)
         self.partial = np.zeros(partial_slots(net.layout))

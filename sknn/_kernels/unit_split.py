@@ -18,6 +18,12 @@ that has not arrived is never waited for.
   optimizer step of those rows at once.  A piece owns its rows of ``W_l``: no
   gradient slot, no reduction, and each thread packs only its share of ``W``.
 
+The gather phase mostly does not run: the next batch's rows are gathered (into
+the other half of the input buffer) by extra pieces of phase 1, claimed after its
+own.  A thread that finishes its share of the first layer early copies rows
+instead of waiting for the other (16-unit pieces share 300 units out 144 / 156 at
+best); only the first batch and one after a skipped batch gather their own.
+
 Pieces are 16-unit aligned, 1, 2 or 4 per phase by the phase's work
 (``phase_pieces``) whatever the thread count, and every element is computed by
 the same operations whichever thread runs its piece: the weights do not depend
@@ -84,14 +90,21 @@ def piece_bounds(units, npc, k):
 
 
 @jit(nogil=True)
+def gather_pieces(nb, min_flops):
+    """Pieces of the gather of a batch of ``nb`` rows: a copy, one piece per 16 rows."""
+    return n_pieces(nb, 2 * min_flops, min_flops)
+
+
+@jit(nogil=True)
 def phase_pieces(layout, kind, nb, min_flops):
     """Pieces of phase ``kind`` of a batch of ``nb`` rows (see the module docstring):
     0 gather (rows), 1..L-1 forward of hidden layer ``kind - 1``, L the output layer
     (one piece), L+1..2L backward of layer ``2 L - kind`` (rows of its ``W``: their
-    weight gradient, and below the last layer the deltas they feed)."""
+    weight gradient, and below the last layer the deltas they feed).  Phase 1 also
+    has the next batch's ``gather_pieces`` (``unit_split_epoch``)."""
     L = layout.shape[0]
     if kind == 0:
-        return n_pieces(nb, 2 * min_flops, min_flops)  # a copy: one piece per 16 rows
+        return gather_pieces(nb, min_flops)
     if kind < L:
         return n_pieces(layout[kind - 1, 1], 2.0 * nb * layout[kind - 1, 0], min_flops)
     if kind == L:
@@ -195,8 +208,9 @@ def unit_split_epoch(member, theta, net, obj, step, data, ws, perm, batch_size, 
     batches and updates; every thread of the epoch calls it with the same arguments).
 
     ``net``, ``obj``, ``step``, ``data`` and ``ws`` are ``train_epoch``'s records
-    (``ws``: the batch buffers, shared).  ``counters`` (int64, zeroed): the abort
-    flag, then per phase of every batch the pieces claimed and done.  ``acc``
+    (``ws``: the batch buffers, shared; ``ws.xbuf`` holds two batches' input
+    rows).  ``counters`` (int64, zeroed): the abort flag, then per phase of every
+    batch the pieces claimed and done.  ``acc``
     (float64, 5 zeros): the epoch's loss sum and the pending batch (``add_pending_loss``;
     the caller adds the last batch's after the threads are joined).  ``partial``:
     the L2 share of each backward piece; ``scratch[member]``: the thread's own.
@@ -212,9 +226,12 @@ def unit_split_epoch(member, theta, net, obj, step, data, ws, perm, batch_size, 
     offs = unit_offsets(layout, batch_size)
     sc = scratch[member]
     n_phases = 2 * L + 1
+    half = ws.xbuf.shape[0] // 2
     alpha = obj.alpha
     t = step.t
     bi = 0
+    buf = 1  # the half of ``ws.xbuf`` the last trained batch's rows are in
+    fetched = False  # this batch's rows were gathered during the last trained batch
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nb = stop - start
@@ -223,14 +240,21 @@ def unit_split_epoch(member, theta, net, obj, step, data, ws, perm, batch_size, 
         base = 1 + 2 * n_phases * bi
         bi += 1
         if sw_sum <= 0:  # no information: skipped, as train_epoch does
+            fetched = False
             continue
         t += 1
-        xb = ws.xbuf[: nb * p].reshape((nb, p))
+        buf = 1 - buf  # the other half: the last batch's rows were read until its end
+        xb = ws.xbuf[buf * half: buf * half + nb * p].reshape((nb, p))
+        nn = min(stop + batch_size, n) - stop  # the next batch's rows, gathered in phase 1
+        nxb = ws.xbuf[(1 - buf) * half: (1 - buf) * half + nn * p].reshape((nn, p))
         for kind in range(n_phases):
             if atomic_load(counters, ABORT) != 0:
                 return t
+            if kind == 0 and fetched:
+                continue
             claimed, done = base + 2 * kind, base + 2 * kind + 1
-            npc = phase_pieces(layout, kind, nb, min_flops)
+            own = phase_pieces(layout, kind, nb, min_flops)
+            npc = own + gather_pieces(nn, min_flops) if kind == 1 and nn > 0 else own
             while True:
                 k = atomic_add(counters, claimed, 1)
                 if k >= npc:
@@ -238,9 +262,13 @@ def unit_split_epoch(member, theta, net, obj, step, data, ws, perm, batch_size, 
                 if kind == 0:
                     a, b = k * nb // npc, (k + 1) * nb // npc
                     gather_rows(X, rows[a:b], xb[a:b])
+                elif k >= own:  # phase 1's extra pieces: the next batch's rows
+                    g = npc - own
+                    a, b = (k - own) * nn // g, (k - own + 1) * nn // g
+                    gather_rows(X, perm[stop + a: stop + b], nxb[a:b])
                 elif kind < L:
                     l = kind - 1
-                    j0, j1 = piece_bounds(layout[l, 1], npc, k)
+                    j0, j1 = piece_bounds(layout[l, 1], own, k)
                     inp = xb if l == 0 else unit_view(ws.acts, offs, layout, l - 1, nb)
                     forward_piece(theta, net, inp, ws.acts, ws.zpre, offs, nb, l, j0, j1, consts)
                 elif kind == L:
@@ -256,7 +284,7 @@ def unit_split_epoch(member, theta, net, obj, step, data, ws, perm, batch_size, 
                         acc[4] += phase_pieces(layout, q, nb, min_flops)
                 else:
                     l = 2 * L - kind
-                    i0, i1 = piece_bounds(layout[l, 0], npc, k)
+                    i0, i1 = piece_bounds(layout[l, 0], own, k)
                     inp = xb if l == 0 else unit_view(ws.acts, offs, layout, l - 1, nb)
                     slot = k
                     for q in range(L + 1, kind):
@@ -266,4 +294,5 @@ def unit_split_epoch(member, theta, net, obj, step, data, ws, perm, batch_size, 
                 if atomic_add(counters, done, 1) == npc - 1:
                     wake_waiters(counters, done)
             wait_until(counters, done, npc, ABORT)
+        fetched = nn > 0
     return t
