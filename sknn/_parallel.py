@@ -562,11 +562,11 @@ class UnitSplitEpochs:
         # measured speed-up: the 1.1-1.6x spread of float32 epochs between processes
         # first suspected to come from alignment stayed after aligning (the machine's
         # cores, benchmarks/README.md).
-        self.ws = ws._replace(**{f: aligned_empty(getattr(ws, f).shape[0], dtype)
-                                 for f in ("acts", "zpre", "deltas", "ybuf", "swbuf")})
+        bufs = {f: aligned_empty(getattr(ws, f).shape[0], dtype)
+                for f in ("acts", "zpre", "deltas", "ybuf", "swbuf")}
         # two halves: a batch's rows are gathered while the last batch's are in use
-        self.ws = self.ws._replace(xbuf=aligned_empty(2 * (-(-ws.xbuf.shape[0] // 16) * 16),
-                                                      dtype))
+        bufs["xbuf"] = aligned_empty(2 * (-(-ws.xbuf.shape[0] // 16) * 16), dtype)
+        self.ws = ws._replace(**bufs)
         size = -(-scratch_size(net.layout) // 16) * 16
         self.scratch = aligned_empty(team.n * size, dtype).reshape(team.n, size)
         self.partial = np.zeros(partial_slots(net.layout))
